@@ -1,0 +1,344 @@
+//! The [`Engine`]: the mock's state without HTTP. Namespaces holding entries, a [`Clock`],
+//! expiry, last write wins and the per-key write limit.
+//!
+//! Each namespace keeps its entries in an ordered map behind one lock that is never held across
+//! an await; every entry is one shared, immutable value replaced whole by a write, so a reader
+//! never mixes two writes.
+
+mod bulk;
+mod cursor;
+mod entry;
+mod expiry;
+mod handle;
+mod namespace_store;
+mod rate_limit;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use kv_types::{Limits, Namespace, PutOptions, Value, ValueWithMetadata};
+
+pub use bulk::BulkPut;
+pub use handle::{NamespaceHandle, NamespaceStats};
+
+use crate::clock::Clock;
+use crate::error::EngineError;
+use namespace_store::NamespaceStore;
+
+/// How an [`Engine`] behaves.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// The limits enforced (the production ones by default).
+    pub limits: Limits,
+    /// Whether the per-key write limit (one write per second per key) is on. Production has it;
+    /// note that [`EngineConfig::default`] turns it **off**, while [`Engine::default`] and
+    /// [`MockBuilder`](crate::MockBuilder) turn it on.
+    pub rate_limit: bool,
+    /// The clock everything time-based reads.
+    pub clock: Clock,
+}
+
+/// The mock's state: namespaces and their entries, with no HTTP. A cheap handle (an `Arc`
+/// inside): clones share the state.
+///
+/// ```
+/// use kv_mock::{Engine, KvStore};
+/// use kv_types::{Key, PutOptions, Value};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let engine = Engine::default();
+/// let ns = engine.create_namespace("tests")?;
+/// let store = engine.namespace(&ns.id).expect("just created");
+/// let key = Key::new("greeting")?;
+/// store.put(&key, Value::from("hello"), PutOptions::new()).await?;
+/// assert_eq!(store.get(&key).await?.as_deref(), Some(&b"hello"[..]));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<EngineShared>,
+}
+
+/// What every handle of one engine shares.
+pub(crate) struct EngineShared {
+    limits: Limits,
+    clock: Clock,
+    rate_limit: AtomicBool,
+    namespaces: RwLock<BTreeMap<String, Arc<NamespaceState>>>,
+}
+
+/// One namespace: its id, its title and its entries.
+pub(crate) struct NamespaceState {
+    id: String,
+    title: RwLock<String>,
+    deleted: AtomicBool,
+    store: Mutex<NamespaceStore>,
+}
+
+impl NamespaceState {
+    fn new(id: String, title: String) -> Arc<NamespaceState> {
+        Arc::new(NamespaceState {
+            id,
+            title: RwLock::new(title),
+            deleted: AtomicBool::new(false),
+            store: Mutex::new(NamespaceStore::default()),
+        })
+    }
+
+    fn title(&self) -> String {
+        self.title
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn describe(&self) -> Namespace {
+        Namespace {
+            id: self.id.clone(),
+            title: self.title(),
+            supports_url_encoding: true,
+        }
+    }
+
+    /// The store, locked. Never held across an await.
+    fn lock(&self) -> MutexGuard<'_, NamespaceStore> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for Engine {
+    /// Production limits, the per-key write limit on, the system clock; no namespace yet.
+    fn default() -> Self {
+        Engine::new(EngineConfig {
+            rate_limit: true,
+            ..EngineConfig::default()
+        })
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("limits", &self.shared.limits)
+            .field("rate_limit", &self.rate_limit_enabled())
+            .field("clock", &self.shared.clock)
+            .field("namespaces", &self.read_namespaces().len())
+            .finish()
+    }
+}
+
+/// A new namespace id: 32 lowercase hex characters.
+pub(crate) fn new_hex_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+impl Engine {
+    /// An engine with no namespace yet.
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            shared: Arc::new(EngineShared {
+                limits: config.limits,
+                clock: config.clock,
+                rate_limit: AtomicBool::new(config.rate_limit),
+                namespaces: RwLock::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// The limits enforced.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// Turns the per-key write limit on or off.
+    pub fn set_rate_limit(&self, enabled: bool) {
+        self.shared.rate_limit.store(enabled, Ordering::SeqCst);
+    }
+
+    /// Whether the per-key write limit is on.
+    pub fn rate_limit_enabled(&self) -> bool {
+        self.shared.rate_limit.load(Ordering::SeqCst)
+    }
+
+    fn read_namespaces(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<NamespaceState>>> {
+        self.shared
+            .namespaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_namespaces(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<NamespaceState>>> {
+        self.shared
+            .namespaces
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn check_title(
+        map: &BTreeMap<String, Arc<NamespaceState>>,
+        title: &str,
+        except: Option<&str>,
+        op: &'static str,
+    ) -> Result<(), EngineError> {
+        if title.trim().is_empty() {
+            return Err(EngineError::InvalidTitle { op });
+        }
+        let taken = map
+            .values()
+            .any(|ns| Some(ns.id.as_str()) != except && ns.title() == title);
+        if taken {
+            Err(EngineError::DuplicateTitle { op })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Creates a namespace with a new random id. Titles are unique: a duplicate is
+    /// [`EngineError::DuplicateTitle`].
+    pub fn create_namespace(&self, title: &str) -> Result<Namespace, EngineError> {
+        self.create_namespace_with_id(&new_hex_id(), title)
+    }
+
+    /// Creates a namespace with the given id, so a test setup can use fixed ids. An id that is
+    /// not 32 lowercase hex characters, or that is already used, is replaced by a new random id;
+    /// the returned [`Namespace`] says which id was used.
+    pub fn create_namespace_with_id(
+        &self,
+        id: &str,
+        title: &str,
+    ) -> Result<Namespace, EngineError> {
+        let mut map = self.write_namespaces();
+        Engine::check_title(&map, title, None, "create namespace")?;
+        let id = if kv_types::namespace::is_namespace_id(id) && !map.contains_key(id) {
+            id.to_owned()
+        } else {
+            new_hex_id()
+        };
+        let state = NamespaceState::new(id.clone(), title.to_owned());
+        let described = state.describe();
+        map.insert(id, state);
+        Ok(described)
+    }
+
+    /// Every namespace, ordered by id.
+    pub fn list_namespaces(&self) -> Vec<Namespace> {
+        self.read_namespaces()
+            .values()
+            .map(|ns| ns.describe())
+            .collect()
+    }
+
+    /// One namespace.
+    pub fn get_namespace(&self, id: &str) -> Result<Namespace, EngineError> {
+        self.read_namespaces()
+            .get(id)
+            .map(|ns| ns.describe())
+            .ok_or(EngineError::NamespaceNotFound {
+                op: "get namespace",
+            })
+    }
+
+    /// Renames a namespace.
+    pub fn rename_namespace(&self, id: &str, title: &str) -> Result<Namespace, EngineError> {
+        let op = "rename namespace";
+        let map = self.write_namespaces();
+        let ns = map.get(id).ok_or(EngineError::NamespaceNotFound { op })?;
+        Engine::check_title(&map, title, Some(id), op)?;
+        *ns.title.write().unwrap_or_else(PoisonError::into_inner) = title.to_owned();
+        Ok(ns.describe())
+    }
+
+    /// Deletes a namespace and everything in it. Handles to it fail from then on.
+    pub fn delete_namespace(&self, id: &str) -> Result<(), EngineError> {
+        let removed = self
+            .write_namespaces()
+            .remove(id)
+            .ok_or(EngineError::NamespaceNotFound {
+                op: "remove namespace",
+            })?;
+        removed.deleted.store(true, Ordering::SeqCst);
+        removed.lock().clear();
+        Ok(())
+    }
+
+    /// A handle to one namespace, which implements [`KvStore`](kv_types::KvStore).
+    pub fn namespace(&self, id: &str) -> Option<NamespaceHandle> {
+        let state = self.read_namespaces().get(id).cloned()?;
+        Some(NamespaceHandle::new(Arc::clone(&self.shared), state))
+    }
+
+    /// Writes an entry directly, for setting up a test. Seeding skips the per-key write limit
+    /// (and does not count as a write for it) and the minimum-TTL rule, so a test can seed a key
+    /// that expires in one second; the key, value and metadata limits still apply.
+    pub fn seed(
+        &self,
+        namespace_id: &str,
+        key: &str,
+        value: impl Into<Value>,
+        options: PutOptions,
+    ) -> Result<(), EngineError> {
+        let ns = self
+            .namespace(namespace_id)
+            .ok_or(EngineError::NamespaceNotFound { op: "put" })?;
+        ns.seed(key, value.into(), options)
+    }
+
+    /// The live entry under `key`, for inspection: `None` when the namespace or the key does not
+    /// exist, or the key has expired.
+    pub fn entry(&self, namespace_id: &str, key: &str) -> Option<ValueWithMetadata> {
+        self.namespace(namespace_id)?.entry(key)
+    }
+
+    /// Removes expired entries from every namespace now (they are also removed on every access
+    /// to their namespace).
+    pub fn purge_expired(&self) {
+        let now = self.shared.clock.now_secs();
+        let all: Vec<_> = self.read_namespaces().values().cloned().collect();
+        for ns in all {
+            ns.lock().sweep(now);
+        }
+    }
+
+    /// Clears everything and leaves exactly the namespaces `keep`, empty, with their ids and
+    /// titles (namespaces that still exist keep their state object, so handles to them stay
+    /// valid).
+    pub fn reset(&self, keep: &[Namespace]) {
+        let mut map = self.write_namespaces();
+        let old = std::mem::take(&mut *map);
+        for (id, state) in old {
+            match keep.iter().find(|k| k.id == id) {
+                Some(k) => {
+                    state.lock().clear();
+                    *state.title.write().unwrap_or_else(PoisonError::into_inner) = k.title.clone();
+                    map.insert(id, state);
+                }
+                None => {
+                    state.deleted.store(true, Ordering::SeqCst);
+                    state.lock().clear();
+                }
+            }
+        }
+        for k in keep {
+            if !map.contains_key(&k.id) {
+                map.insert(
+                    k.id.clone(),
+                    NamespaceState::new(k.id.clone(), k.title.clone()),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

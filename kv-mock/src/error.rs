@@ -1,0 +1,138 @@
+//! The errors of the mock: [`EngineError`] for operations on the state, [`MockError`] for
+//! starting a server.
+
+use kv_types::{ErrorKind, StoreError, ValidationError, codes};
+
+/// Why an operation on the [`Engine`](crate::Engine) failed. Each variant maps to the status, code
+/// and message the HTTP face answers with ([`status`](Self::status), [`code`](Self::code),
+/// `to_string()`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The request breaks a rule of the contract; nothing was written.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The namespace does not exist (or was deleted).
+    #[error("{op}: 'namespace not found'")]
+    NamespaceNotFound {
+        /// The operation that was attempted, as the message names it.
+        op: &'static str,
+    },
+    /// Another namespace of the account has this title.
+    #[error("{op}: 'A namespace with this account ID and title already exists'")]
+    DuplicateTitle {
+        /// The operation that was attempted (`create namespace` or `rename namespace`).
+        op: &'static str,
+    },
+    /// The namespace title is empty (or only whitespace).
+    #[error("{op}: 'A namespace title must not be empty'")]
+    InvalidTitle {
+        /// The operation that was attempted.
+        op: &'static str,
+    },
+    /// The key was written less than a second ago.
+    #[error(
+        "put: 'Too many writes to the same key: at most one write per second per key is allowed'"
+    )]
+    RateLimited,
+    /// The list cursor was not issued by this mock.
+    #[error("list keys: 'Invalid cursor'")]
+    InvalidCursor,
+}
+
+impl EngineError {
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> u16 {
+        match self {
+            EngineError::Validation(v) => v.status(),
+            EngineError::NamespaceNotFound { .. } => 404,
+            EngineError::DuplicateTitle { .. }
+            | EngineError::InvalidTitle { .. }
+            | EngineError::InvalidCursor => 400,
+            EngineError::RateLimited => 429,
+        }
+    }
+
+    /// The error code of the contract (see [`kv_types::codes`]).
+    pub fn code(&self) -> u32 {
+        match self {
+            EngineError::Validation(v) => v.code(),
+            EngineError::NamespaceNotFound { .. } => codes::NAMESPACE_NOT_FOUND,
+            EngineError::DuplicateTitle { .. } => codes::DUPLICATE_NAMESPACE_TITLE,
+            EngineError::InvalidTitle { .. } => codes::INVALID_NAMESPACE_TITLE,
+            EngineError::RateLimited => codes::KEY_RATE_LIMITED,
+            EngineError::InvalidCursor => codes::INVALID_CURSOR,
+        }
+    }
+}
+
+impl StoreError for EngineError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Validation(_)
+            | EngineError::InvalidTitle { .. }
+            | EngineError::InvalidCursor
+            | EngineError::DuplicateTitle { .. } => ErrorKind::Validation,
+            EngineError::NamespaceNotFound { .. } => ErrorKind::NotFound,
+            EngineError::RateLimited => ErrorKind::RateLimited,
+        }
+    }
+
+    fn validation(&self) -> Option<&ValidationError> {
+        match self {
+            EngineError::Validation(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Why a [`KvMock`](crate::KvMock) could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MockError {
+    /// The listening socket could not be bound or read.
+    #[error("kv-mock could not listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The default namespace could not be created.
+    #[error("kv-mock could not create its namespace: {0}")]
+    Setup(#[source] EngineError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_codes_messages() {
+        let e = EngineError::NamespaceNotFound { op: "get" };
+        assert_eq!(
+            (e.status(), e.code(), e.to_string().as_str()),
+            (404, 10013, "get: 'namespace not found'")
+        );
+        let e = EngineError::DuplicateTitle {
+            op: "create namespace",
+        };
+        assert_eq!(
+            (e.status(), e.code(), e.to_string().as_str()),
+            (
+                400,
+                10014,
+                "create namespace: 'A namespace with this account ID and title already exists'"
+            )
+        );
+        let e = EngineError::from(ValidationError::KeyTooLong { len: 513, max: 512 });
+        assert_eq!((e.status(), e.code()), (414, codes::KEY_TOO_LONG));
+        assert_eq!(
+            e.to_string(),
+            "UTF-8 encoded length of 513 exceeds key length limit of 512."
+        );
+        assert_eq!(EngineError::RateLimited.kind(), ErrorKind::RateLimited);
+        assert_eq!(EngineError::RateLimited.status(), 429);
+    }
+}
