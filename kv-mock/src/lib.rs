@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod http;
 
 pub use clock::Clock;
 pub use engine::{BulkPut, Engine, EngineConfig, NamespaceHandle, NamespaceStats};

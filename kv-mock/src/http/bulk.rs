@@ -1,0 +1,227 @@
+//! `PUT /{ns}/bulk` (write), `POST /{ns}/bulk/delete` and the deprecated `DELETE /{ns}/bulk`
+//! (delete), `POST /{ns}/bulk/get` (get).
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderMap;
+use kv_types::expiration::parse_wire_seconds;
+use kv_types::{
+    BulkGetEntry, BulkGetRequest, BulkGetResult, BulkGetType, BulkGetWithMetadataResult,
+    BulkResult, Metadata, PutOptions, ValidationError, Value,
+};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::ApiState;
+use super::body::read_json;
+use super::envelope::ok;
+use super::errors::ApiError;
+use super::path::ApiPath;
+use crate::engine::BulkPut;
+
+/// One item of a bulk write as received: only `key` and `value` (strings) are required for the
+/// request to be readable; the rest is validated per item.
+#[derive(Deserialize)]
+struct WireItem {
+    key: String,
+    value: String,
+    #[serde(default)]
+    base64: Option<bool>,
+    #[serde(default)]
+    expiration: Option<serde_json::Value>,
+    #[serde(default)]
+    expiration_ttl: Option<serde_json::Value>,
+    #[serde(default)]
+    metadata: Option<Box<RawValue>>,
+}
+
+/// A number of seconds as a bulk item carries it: a positive integer, or a string of one.
+fn seconds(v: &serde_json::Value, ttl: bool, state: &ApiState) -> Result<u64, ValidationError> {
+    let limits = state.engine.limits();
+    match v {
+        serde_json::Value::String(s) => parse_wire_seconds(s, ttl, limits),
+        other => parse_wire_seconds(&other.to_string(), ttl, limits),
+    }
+}
+
+/// Decodes one wire item; a failure makes the item unsuccessful, not the request.
+fn decode_item(item: WireItem, state: &ApiState) -> Result<BulkPut, String> {
+    let WireItem {
+        key,
+        value,
+        base64,
+        expiration,
+        expiration_ttl,
+        metadata,
+    } = item;
+    let decoded = (|| -> Result<(Value, PutOptions), ValidationError> {
+        let value = if base64.unwrap_or(false) {
+            Value::from(STANDARD.decode(value.as_bytes()).map_err(|e| {
+                ValidationError::ValueNotJson {
+                    reason: format!("value is not valid base64: {e}"),
+                }
+            })?)
+        } else {
+            Value::from(value)
+        };
+        let mut options = PutOptions::new();
+        match (&expiration_ttl, &expiration) {
+            (Some(ttl), _) if !ttl.is_null() => {
+                options.expiration_ttl = Some(seconds(ttl, true, state)?);
+            }
+            (_, Some(at)) if !at.is_null() => {
+                options.expiration = Some(seconds(at, false, state)?);
+            }
+            _ => {}
+        }
+        if let Some(m) = metadata {
+            options.metadata = Some(Metadata::from_json_with_limits(
+                m.get().to_owned(),
+                state.engine.limits(),
+            )?);
+        }
+        Ok((value, options))
+    })();
+    match decoded {
+        Ok((value, options)) => Ok(BulkPut {
+            key,
+            value,
+            options,
+        }),
+        Err(_) => Err(key),
+    }
+}
+
+fn too_large(max: usize) -> impl Fn(usize) -> ValidationError {
+    move |len| ValidationError::BulkTooLarge { len, max }
+}
+
+/// `PUT /{ns}/bulk`: a JSON array of `{key, value, base64?, expiration?, expiration_ttl?,
+/// metadata?}`. A body over the size limit (413), not a JSON array of objects with string `key`
+/// and `value` (400), or with too many items (413) fails whole; an item that breaks a rule is
+/// reported in `unsuccessful_keys` and the others are written.
+pub(crate) async fn bulk_write(
+    State(state): State<ApiState>,
+    path: ApiPath,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ns = state
+        .engine
+        .namespace(&path.namespace)
+        .ok_or(ApiError::namespace_not_found("bulk write"))?;
+    let limits = *state.engine.limits();
+    let items: Vec<WireItem> = read_json(
+        body,
+        &headers,
+        limits.max_bulk_bytes,
+        too_large(limits.max_bulk_bytes),
+        "a JSON array of {key, value, base64?, expiration?, expiration_ttl?, metadata?}",
+    )
+    .await?;
+    limits.check_bulk_items(items.len())?;
+    let mut puts = Vec::with_capacity(items.len());
+    let mut failed = Vec::new();
+    for item in items {
+        match decode_item(item, &state) {
+            Ok(put) => puts.push(put),
+            Err(key) => failed.push(key),
+        }
+    }
+    let mut result = ns.bulk_put_sync(puts)?;
+    result.unsuccessful_keys.extend(failed);
+    Ok(ok(result))
+}
+
+/// `POST /{ns}/bulk/delete` and `DELETE /{ns}/bulk`: a JSON array of key names.
+pub(crate) async fn bulk_delete(
+    State(state): State<ApiState>,
+    path: ApiPath,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ns = state
+        .engine
+        .namespace(&path.namespace)
+        .ok_or(ApiError::namespace_not_found("bulk delete"))?;
+    let limits = *state.engine.limits();
+    let keys: Vec<String> = read_json(
+        body,
+        &headers,
+        limits.max_bulk_bytes,
+        too_large(limits.max_bulk_bytes),
+        "a JSON array of key names",
+    )
+    .await?;
+    let result: BulkResult = ns.bulk_delete_sync(keys)?;
+    Ok(ok(result))
+}
+
+/// `POST /{ns}/bulk/get`: `{keys, type?, withMetadata?}`. With `type: "json"`, a value that is
+/// not JSON fails the whole request (400, naming the key); with `text` (the default) values are
+/// JSON strings (bytes that are not UTF-8 are replaced with U+FFFD).
+pub(crate) async fn bulk_get(
+    State(state): State<ApiState>,
+    path: ApiPath,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ns = state
+        .engine
+        .namespace(&path.namespace)
+        .ok_or(ApiError::namespace_not_found("bulk get"))?;
+    let limits = *state.engine.limits();
+    let request: BulkGetRequest = read_json(
+        body,
+        &headers,
+        limits.max_bulk_bytes,
+        too_large(limits.max_bulk_bytes),
+        r#"{"keys": [..], "type"?: "text"|"json", "withMetadata"?: bool}"#,
+    )
+    .await?;
+    let entries = ns.bulk_get_sync(&request.keys)?;
+    let as_json = request.value_type == Some(BulkGetType::Json);
+    let convert = |key: &str, bytes: &[u8]| -> Result<serde_json::Value, ApiError> {
+        if as_json {
+            serde_json::from_slice(bytes).map_err(|e| {
+                ApiError::bad_body(format!(
+                    "bulk get: the value of key {key:?} is not JSON and type is \"json\": {e}."
+                ))
+            })
+        } else {
+            Ok(serde_json::Value::String(
+                String::from_utf8_lossy(bytes).into_owned(),
+            ))
+        }
+    };
+    if request.with_metadata {
+        let mut values = BTreeMap::new();
+        for (key, entry) in entries {
+            let entry = match entry {
+                Some(e) => Some(BulkGetEntry {
+                    value: convert(&key, &e.value)?,
+                    metadata: e.metadata,
+                    expiration: e.expiration,
+                }),
+                None => None,
+            };
+            values.insert(key, entry);
+        }
+        Ok(ok(BulkGetWithMetadataResult { values }))
+    } else {
+        let mut values = BTreeMap::new();
+        for (key, entry) in entries {
+            let value = match entry {
+                Some(e) => Some(convert(&key, &e.value)?),
+                None => None,
+            };
+            values.insert(key, value);
+        }
+        Ok(ok(BulkGetResult { values }))
+    }
+}

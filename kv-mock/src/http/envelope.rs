@@ -1,0 +1,44 @@
+//! Successful JSON answers: the envelope with `Content-Type: application/json`.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use kv_types::{Envelope, ResultInfo};
+use serde::Serialize;
+
+/// `body` as JSON with `status` and `Content-Type: application/json`.
+pub(crate) fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    let (status, bytes) = match serde_json::to_vec(body) {
+        Ok(bytes) => (status, bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "kv-mock could not serialize a response");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                br#"{"success":false,"errors":[{"code":19019,"message":"internal error"}],"messages":[],"result":null}"#
+                    .to_vec(),
+            )
+        }
+    };
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// 200 with a successful envelope around `result`.
+pub(crate) fn ok<T: Serialize>(result: T) -> Response {
+    json_response(StatusCode::OK, &Envelope::success(result))
+}
+
+/// 200 with a successful envelope around `result` and `result_info`.
+pub(crate) fn ok_with_info<T: Serialize>(result: T, info: ResultInfo) -> Response {
+    json_response(StatusCode::OK, &Envelope::success_with_info(result, info))
+}
+
+/// 200 with `{}` as the result.
+pub(crate) fn ok_empty() -> Response {
+    ok(serde_json::Map::new())
+}

@@ -1,0 +1,146 @@
+//! The HTTP face: one axum [`Router`] for every endpoint of the contract, built by a plain
+//! function ([`router`]) so it can be tested without a socket.
+
+mod auth;
+mod body;
+mod bulk;
+mod envelope;
+mod errors;
+mod keys;
+mod namespaces;
+mod path;
+mod query;
+mod values;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use kv_types::codes;
+
+use errors::ApiError;
+
+pub use auth::Credentials;
+
+use crate::engine::Engine;
+
+/// Where the API lives: the path of the base URL (`http://host:port/client/v4`).
+pub const BASE_PATH: &str = "/client/v4";
+
+/// What the API handlers share: the engine, the account id and the credentials.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub(crate) engine: Engine,
+    pub(crate) account_id: Arc<str>,
+    pub(crate) credentials: Arc<Credentials>,
+}
+
+impl ApiState {
+    /// The state of an API over `engine` for the account `account_id`, accepting `credentials`.
+    pub fn new(
+        engine: Engine,
+        account_id: impl Into<String>,
+        credentials: Credentials,
+    ) -> ApiState {
+        ApiState {
+            engine,
+            account_id: Arc::from(account_id.into()),
+            credentials: Arc::new(credentials),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The account id.
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+}
+
+/// 404 envelope for a path no route matches.
+async fn route_not_found(request: Request) -> Response {
+    ApiError::new(
+        404,
+        codes::ROUTE_NOT_FOUND,
+        format!(
+            "No route for {} {}.",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+/// 405 envelope for a route that exists but not for this method.
+async fn method_not_allowed(request: Request) -> Response {
+    ApiError::new(
+        405,
+        codes::METHOD_NOT_ALLOWED,
+        format!(
+            "Method {} is not allowed for {}.",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+/// The KV API under `/client/v4/accounts/{account}/storage/kv/namespaces`: every endpoint of the
+/// contract, the optional authentication, and envelope errors for unknown routes (404) and
+/// methods (405).
+///
+/// ```
+/// use kv_mock::http::{ApiState, Credentials, router};
+/// use kv_mock::Engine;
+///
+/// let app: axum::Router = router(ApiState::new(Engine::default(), "acc", Credentials::none()));
+/// # let _ = app;
+/// ```
+pub fn router(state: ApiState) -> Router {
+    use bulk::{bulk_delete, bulk_get, bulk_write};
+    use keys::list_keys;
+    use namespaces::{
+        create_namespace, delete_namespace, get_namespace, list_namespaces, rename_namespace,
+    };
+    use values::{delete_value, get_metadata, get_value, put_value};
+
+    let base = format!("{BASE_PATH}/accounts/{{account}}/storage/kv/namespaces");
+    let value_routes = get(get_value).put(put_value).delete(delete_value);
+    Router::new()
+        .route(&base, get(list_namespaces).post(create_namespace))
+        .route(
+            &format!("{base}/{{ns}}"),
+            get(get_namespace)
+                .put(rename_namespace)
+                .delete(delete_namespace),
+        )
+        .route(&format!("{base}/{{ns}}/values/"), value_routes.clone())
+        .route(&format!("{base}/{{ns}}/values/{{*key}}"), value_routes)
+        .route(&format!("{base}/{{ns}}/metadata/"), get(get_metadata))
+        .route(
+            &format!("{base}/{{ns}}/metadata/{{*key}}"),
+            get(get_metadata),
+        )
+        .route(&format!("{base}/{{ns}}/keys"), get(list_keys))
+        .route(
+            &format!("{base}/{{ns}}/bulk"),
+            put(bulk_write).delete(bulk_delete),
+        )
+        .route(&format!("{base}/{{ns}}/bulk/delete"), post(bulk_delete))
+        .route(&format!("{base}/{{ns}}/bulk/get"), post(bulk_get))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_auth,
+        ))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;
