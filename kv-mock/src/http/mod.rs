@@ -2,13 +2,13 @@
 //! function ([`router`]) so it can be tested without a socket.
 
 mod auth;
-mod body;
+pub(crate) mod body;
 mod bulk;
-mod envelope;
-mod errors;
+pub(crate) mod envelope;
+pub(crate) mod errors;
 mod keys;
 mod namespaces;
-mod path;
+pub(crate) mod path;
 mod query;
 mod values;
 

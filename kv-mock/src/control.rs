@@ -1,0 +1,310 @@
+//! The control endpoints under `/__mock/`: clock, rate limit, faults, request log, reset. The
+//! same controls [`KvMock`](crate::KvMock) offers in Rust, for suites in other languages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::HeaderMap;
+use kv_types::{Namespace, codes};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::engine::Engine;
+use crate::fault::{Fault, FaultMatch, FaultSet};
+use crate::http::body::read_json;
+use crate::http::envelope::ok;
+use crate::http::errors::ApiError;
+use crate::request_log::RequestLog;
+
+/// The reserved path prefix of the control endpoints.
+pub const CONTROL_PREFIX: &str = "/__mock";
+
+/// Largest control request body, in bytes.
+const MAX_CONTROL_BODY: usize = 64 * 1024;
+
+/// What the control endpoints act on.
+#[derive(Clone)]
+pub(crate) struct ControlState {
+    pub(crate) engine: Engine,
+    pub(crate) faults: Arc<FaultSet>,
+    pub(crate) log: Arc<RequestLog>,
+    /// The namespaces the mock started with; a reset leaves exactly these, empty.
+    pub(crate) initial: Arc<Vec<Namespace>>,
+    pub(crate) account_id: Arc<str>,
+    pub(crate) base_url: Arc<str>,
+}
+
+impl ControlState {
+    /// Clears data (leaving the initial namespaces, empty), faults and the request log. The
+    /// clock and the rate-limit switch are kept.
+    pub(crate) fn reset(&self) {
+        self.engine.reset(&self.initial);
+        self.faults.clear();
+        self.log.clear();
+    }
+}
+
+async fn body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    what: &str,
+) -> Result<T, ApiError> {
+    read_json(
+        body,
+        headers,
+        MAX_CONTROL_BODY,
+        |len| {
+            ApiError::new(
+                413,
+                codes::INVALID_REQUEST_BODY,
+                format!("Control request body of {len} bytes exceeds {MAX_CONTROL_BODY}."),
+            )
+        },
+        what,
+    )
+    .await
+}
+
+async fn info(State(s): State<ControlState>) -> Response {
+    ok(json!({
+        "base_url": &*s.base_url,
+        "account_id": &*s.account_id,
+        "namespace_id": s.initial.first().map(|n| n.id.clone()),
+        "namespaces": s.engine.list_namespaces(),
+    }))
+}
+
+fn clock_json(engine: &Engine) -> serde_json::Value {
+    let clock = engine.clock();
+    json!({
+        "now": clock.now_secs(),
+        "now_millis": clock.now_millis(),
+        "frozen": clock.is_frozen(),
+    })
+}
+
+async fn get_clock(State(s): State<ControlState>) -> Response {
+    ok(clock_json(&s.engine))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    #[serde(default)]
+    seconds: u64,
+    #[serde(default)]
+    millis: u64,
+}
+
+async fn advance_clock(
+    State(s): State<ControlState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let a: Advance = body(&headers, b, r#"{"seconds": int} or {"millis": int}"#).await?;
+    s.engine
+        .clock()
+        .advance(Duration::from_secs(a.seconds).saturating_add(Duration::from_millis(a.millis)));
+    Ok(ok(clock_json(&s.engine)))
+}
+
+#[derive(Deserialize)]
+struct SetClock {
+    now: u64,
+}
+
+async fn set_clock(
+    State(s): State<ControlState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let t: SetClock = body(&headers, b, r#"{"now": epoch seconds}"#).await?;
+    s.engine.clock().set(t.now);
+    Ok(ok(clock_json(&s.engine)))
+}
+
+#[derive(Deserialize, Serialize)]
+struct RateLimit {
+    enabled: bool,
+}
+
+async fn get_rate_limit(State(s): State<ControlState>) -> Response {
+    ok(RateLimit {
+        enabled: s.engine.rate_limit_enabled(),
+    })
+}
+
+async fn set_rate_limit(
+    State(s): State<ControlState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let r: RateLimit = body(&headers, b, r#"{"enabled": bool}"#).await?;
+    s.engine.set_rate_limit(r.enabled);
+    Ok(ok(r))
+}
+
+/// A fault as the control endpoint takes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultSpec {
+    kind: String,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    delay_ms: Option<u64>,
+    #[serde(default)]
+    times: Option<u32>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+}
+
+impl FaultSpec {
+    fn into_fault(self) -> Result<Fault, ApiError> {
+        let mut fault = match self.kind.as_str() {
+            "status" => {
+                let status = self
+                    .status
+                    .filter(|s| (100..=599).contains(s))
+                    .ok_or_else(|| {
+                        ApiError::bad_body("A status fault needs \"status\" between 100 and 599.")
+                    })?;
+                let mut f = Fault::status(status);
+                for (k, v) in self.headers {
+                    if http::HeaderName::try_from(k.as_str()).is_err()
+                        || http::HeaderValue::try_from(v.as_str()).is_err()
+                    {
+                        return Err(ApiError::bad_body(format!("Invalid fault header {k:?}.")));
+                    }
+                    f = f.header(k, v);
+                }
+                f
+            }
+            "delay" => {
+                Fault::delay(Duration::from_millis(self.delay_ms.ok_or_else(|| {
+                    ApiError::bad_body("A delay fault needs \"delay_ms\".")
+                })?))
+            }
+            "reset" => Fault::reset(),
+            "truncate_body" => Fault::truncate_body(),
+            other => {
+                return Err(ApiError::bad_body(format!(
+                    "Unknown fault kind {other:?}: use status, delay, reset or truncate_body."
+                )));
+            }
+        };
+        let mut matcher = FaultMatch::any();
+        if let Some(m) = self.method {
+            matcher = matcher.with_method(m);
+        }
+        if let Some(p) = self.path {
+            matcher = matcher.with_path(p);
+        }
+        if let Some(k) = self.key {
+            matcher = matcher.with_key(k);
+        }
+        fault = fault.times(self.times.unwrap_or(1)).matching(matcher);
+        Ok(fault)
+    }
+}
+
+async fn add_fault(
+    State(s): State<ControlState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let spec: FaultSpec = body(
+        &headers,
+        b,
+        r#"{"kind": "status"|"delay"|"reset"|"truncate_body", "status"?, "headers"?, "delay_ms"?, "times"?, "method"?, "path"?, "key"?}"#,
+    )
+    .await?;
+    let fault = spec.into_fault()?;
+    s.faults.inject(fault.clone());
+    Ok(ok(fault))
+}
+
+async fn list_faults(State(s): State<ControlState>) -> Response {
+    ok(s.faults.pending())
+}
+
+async fn clear_faults(State(s): State<ControlState>) -> Response {
+    s.faults.clear();
+    ok(json!({}))
+}
+
+async fn list_requests(State(s): State<ControlState>) -> Response {
+    ok(s.log.snapshot())
+}
+
+async fn clear_requests(State(s): State<ControlState>) -> Response {
+    s.log.clear();
+    ok(json!({}))
+}
+
+async fn reset(State(s): State<ControlState>) -> Response {
+    s.reset();
+    ok(json!({}))
+}
+
+async fn not_found(request: Request) -> Response {
+    ApiError::new(
+        404,
+        codes::ROUTE_NOT_FOUND,
+        format!(
+            "No control route for {} {}.",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    ApiError::new(
+        405,
+        codes::METHOD_NOT_ALLOWED,
+        format!(
+            "Method {} is not allowed for {}.",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+/// The control routes under [`CONTROL_PREFIX`]. They need no credentials.
+pub(crate) fn router(state: ControlState) -> Router {
+    let p = CONTROL_PREFIX;
+    Router::new()
+        .route(&format!("{p}/info"), get(info))
+        .route(&format!("{p}/clock"), get(get_clock))
+        .route(&format!("{p}/clock/advance"), post(advance_clock))
+        .route(&format!("{p}/clock/set"), post(set_clock))
+        .route(
+            &format!("{p}/rate-limit"),
+            get(get_rate_limit).post(set_rate_limit),
+        )
+        .route(
+            &format!("{p}/faults"),
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route(
+            &format!("{p}/requests"),
+            get(list_requests).delete(clear_requests),
+        )
+        .route(&format!("{p}/reset"), post(reset))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}

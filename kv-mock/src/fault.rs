@@ -1,0 +1,275 @@
+//! Fault injection: [`Fault`]s that the next N matching requests get instead of (or on top of)
+//! their normal answer.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// What a fault does to a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FaultAction {
+    /// Answer with this status, an envelope error (code
+    /// [`INJECTED_FAULT`](kv_types::codes::INJECTED_FAULT)) and these headers; the request is not
+    /// applied.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// Extra response headers, e.g. `Retry-After`.
+        headers: Vec<(String, String)>,
+    },
+    /// Wait this long, then handle the request normally.
+    Delay {
+        /// How long, in milliseconds.
+        delay_ms: u64,
+    },
+    /// Close the connection with no response; the request is not applied.
+    Reset,
+    /// Handle the request normally (it is applied), then send the response headers (with the
+    /// full `Content-Length`) and only part of the body before closing the connection.
+    TruncateBody,
+}
+
+/// Which requests a fault applies to: all the conditions given must hold (none given matches
+/// every request to the API; the `/__mock/` control endpoints never match).
+///
+/// ```
+/// use kv_mock::FaultMatch;
+///
+/// let m = FaultMatch::method("PUT").with_key("users/42");
+/// assert!(m.matches("PUT", "/client/v4/accounts/a/storage/kv/namespaces/n/values/users%2F42", Some("users/42")));
+/// assert!(!m.matches("GET", "/client/v4/accounts/a/storage/kv/namespaces/n/values/users%2F42", Some("users/42")));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FaultMatch {
+    method: Option<String>,
+    path_contains: Option<String>,
+    key: Option<String>,
+}
+
+impl FaultMatch {
+    /// Every request.
+    pub fn any() -> FaultMatch {
+        FaultMatch::default()
+    }
+
+    /// Requests with this method (case-insensitive).
+    pub fn method(method: impl Into<String>) -> FaultMatch {
+        FaultMatch::any().with_method(method)
+    }
+
+    /// Requests whose raw path contains `fragment` (e.g. `"/bulk"` or `"/keys"`).
+    pub fn path(fragment: impl Into<String>) -> FaultMatch {
+        FaultMatch::any().with_path(fragment)
+    }
+
+    /// Requests for this key (the decoded key of a value or metadata route).
+    pub fn key(key: impl Into<String>) -> FaultMatch {
+        FaultMatch::any().with_key(key)
+    }
+
+    /// Also requires this method.
+    pub fn with_method(mut self, method: impl Into<String>) -> FaultMatch {
+        self.method = Some(method.into().to_ascii_uppercase());
+        self
+    }
+
+    /// Also requires the raw path to contain `fragment`.
+    pub fn with_path(mut self, fragment: impl Into<String>) -> FaultMatch {
+        self.path_contains = Some(fragment.into());
+        self
+    }
+
+    /// Also requires this key.
+    pub fn with_key(mut self, key: impl Into<String>) -> FaultMatch {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Whether a request with this method, raw path and key matches.
+    pub fn matches(&self, method: &str, path: &str, key: Option<&str>) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|p| path.contains(p))
+            && self.key.as_deref().is_none_or(|k| key == Some(k))
+    }
+}
+
+/// A fault for the next `times` (1 unless told) matching requests.
+///
+/// ```
+/// use std::time::Duration;
+/// use kv_mock::{Fault, FaultMatch};
+///
+/// let throttle = Fault::status(429)
+///     .header("Retry-After", "1")
+///     .times(2)
+///     .matching(FaultMatch::method("PUT"));
+/// let slow = Fault::delay(Duration::from_millis(200));
+/// let hang_up = Fault::reset().matching(FaultMatch::path("/bulk"));
+/// let cut = Fault::truncate_body().matching(FaultMatch::key("big"));
+/// # let _ = (throttle, slow, hang_up, cut);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fault {
+    /// What it does.
+    pub action: FaultAction,
+    /// How many more matching requests it applies to.
+    pub times: u32,
+    /// Which requests it applies to.
+    pub matcher: FaultMatch,
+}
+
+impl Fault {
+    fn new(action: FaultAction) -> Fault {
+        Fault {
+            action,
+            times: 1,
+            matcher: FaultMatch::any(),
+        }
+    }
+
+    /// Answer with `status` (e.g. 429, 500, 503) and an envelope error; add headers with
+    /// [`header`](Self::header).
+    pub fn status(status: u16) -> Fault {
+        Fault::new(FaultAction::Status {
+            status,
+            headers: Vec::new(),
+        })
+    }
+
+    /// Wait `delay`, then answer normally.
+    pub fn delay(delay: Duration) -> Fault {
+        Fault::new(FaultAction::Delay {
+            delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// Close the connection with no response.
+    pub fn reset() -> Fault {
+        Fault::new(FaultAction::Reset)
+    }
+
+    /// Apply the request, then cut the response body short.
+    pub fn truncate_body() -> Fault {
+        Fault::new(FaultAction::TruncateBody)
+    }
+
+    /// Adds a response header (for [`Fault::status`]; ignored by the other kinds).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Fault {
+        if let FaultAction::Status { headers, .. } = &mut self.action {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    /// Applies to the next `n` matching requests (0 makes it apply to none).
+    pub fn times(mut self, n: u32) -> Fault {
+        self.times = n;
+        self
+    }
+
+    /// Applies only to requests that `matcher` accepts.
+    pub fn matching(mut self, matcher: FaultMatch) -> Fault {
+        self.matcher = matcher;
+        self
+    }
+}
+
+/// The faults waiting for requests, in the order they were injected.
+#[derive(Debug, Default)]
+pub(crate) struct FaultSet {
+    pending: Mutex<Vec<Fault>>,
+}
+
+impl FaultSet {
+    /// Adds a fault after the others.
+    pub(crate) fn inject(&self, fault: Fault) {
+        if fault.times > 0 {
+            self.lock().push(fault);
+        }
+    }
+
+    /// The action of the first fault that matches this request, using up one of its times.
+    pub(crate) fn take(&self, method: &str, path: &str, key: Option<&str>) -> Option<FaultAction> {
+        let mut pending = self.lock();
+        let index = pending
+            .iter()
+            .position(|f| f.matcher.matches(method, path, key))?;
+        let fault = pending.get_mut(index)?;
+        let action = fault.action.clone();
+        fault.times = fault.times.saturating_sub(1);
+        if fault.times == 0 {
+            pending.remove(index);
+        }
+        Some(action)
+    }
+
+    /// The faults still waiting.
+    pub(crate) fn pending(&self) -> Vec<Fault> {
+        self.lock().clone()
+    }
+
+    /// Forgets every fault.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn used_up_in_order() {
+        let set = FaultSet::default();
+        set.inject(
+            Fault::status(503)
+                .times(2)
+                .matching(FaultMatch::method("put")),
+        );
+        set.inject(Fault::reset());
+        set.inject(Fault::truncate_body().times(0));
+        assert_eq!(set.pending().len(), 2);
+        assert_eq!(set.take("GET", "/x", None), Some(FaultAction::Reset));
+        assert_eq!(set.take("GET", "/x", None), None);
+        for _ in 0..2 {
+            assert!(matches!(
+                set.take("PUT", "/x", None),
+                Some(FaultAction::Status { status: 503, .. })
+            ));
+        }
+        assert_eq!(set.take("PUT", "/x", None), None);
+    }
+
+    #[test]
+    fn matchers_combine() {
+        let m = FaultMatch::path("/values/")
+            .with_key("k")
+            .with_method("DELETE");
+        assert!(m.matches("delete", "/a/values/k", Some("k")));
+        assert!(!m.matches("delete", "/a/values/k", Some("j")));
+        assert!(!m.matches("delete", "/a/keys", Some("k")));
+        assert!(!m.matches("delete", "/a/values/k", None));
+        assert!(FaultMatch::any().matches("GET", "/", None));
+        let f = Fault::status(429).header("Retry-After", "1");
+        assert_eq!(
+            f.action,
+            FaultAction::Status {
+                status: 429,
+                headers: vec![("Retry-After".into(), "1".into())]
+            }
+        );
+        assert_eq!(Fault::reset().header("x", "y").action, FaultAction::Reset);
+    }
+}

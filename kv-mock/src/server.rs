@@ -1,0 +1,360 @@
+//! [`KvMock`]: the mock served on a loopback socket, and its [`MockBuilder`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use kv_types::{Limits, Namespace};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::clock::Clock;
+use crate::control::{self, ControlState};
+use crate::engine::{Engine, EngineConfig, NamespaceHandle};
+use crate::error::MockError;
+use crate::fault::{Fault, FaultSet};
+use crate::http::{ApiState, BASE_PATH, Credentials, router};
+use crate::request_log::{RequestLog, RequestRecord};
+use crate::service::MockService;
+
+/// Title of the namespace a mock starts with when none is named.
+pub const DEFAULT_NAMESPACE_TITLE: &str = "kv-mock";
+
+/// How often a running server frees the memory of expired entries (they are also freed on every
+/// access to their namespace).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Configures and starts a [`KvMock`].
+///
+/// ```no_run
+/// use kv_mock::{Clock, KvMock};
+///
+/// # async fn demo() -> Result<(), kv_mock::MockError> {
+/// let mock = KvMock::builder()
+///     .rate_limit(false)
+///     .limits(kv_types::Limits { max_value_bytes: 1024, ..kv_types::Limits::PRODUCTION })
+///     .api_token("secret")
+///     .clock(Clock::frozen_at(1_700_000_000))
+///     .start()
+///     .await?;
+/// println!("{}", mock.base_url());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MockBuilder {
+    limits: Limits,
+    rate_limit: bool,
+    credentials: Credentials,
+    clock: Clock,
+    listen: SocketAddr,
+    account_id: Option<String>,
+    namespaces: Vec<String>,
+}
+
+impl Default for MockBuilder {
+    fn default() -> Self {
+        MockBuilder {
+            limits: Limits::PRODUCTION,
+            rate_limit: true,
+            credentials: Credentials::none(),
+            clock: Clock::system(),
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            account_id: None,
+            namespaces: Vec::new(),
+        }
+    }
+}
+
+impl MockBuilder {
+    /// Turns the per-key write limit (one write per second per key) on or off; on by default.
+    pub fn rate_limit(mut self, enabled: bool) -> Self {
+        self.rate_limit = enabled;
+        self
+    }
+
+    /// Enforces these limits instead of the production ones.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` (or the email and key, when also set).
+    pub fn api_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials = self.credentials.with_token(token);
+        self
+    }
+
+    /// Requires `X-Auth-Email` and `X-Auth-Key` (or the token, when also set).
+    pub fn email_key(mut self, email: impl Into<String>, key: impl Into<String>) -> Self {
+        self.credentials = self.credentials.with_email_key(email, key);
+        self
+    }
+
+    /// Uses this clock (default: [`Clock::system`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Listens on this address (default `127.0.0.1:0`, a free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Uses this account id (default: a random one of 32 hex characters).
+    pub fn account_id(mut self, id: impl Into<String>) -> Self {
+        self.account_id = Some(id.into());
+        self
+    }
+
+    /// Creates a namespace with this title at start. The first one named is the default
+    /// namespace; when none is named there is one, titled [`DEFAULT_NAMESPACE_TITLE`].
+    pub fn namespace(mut self, title: impl Into<String>) -> Self {
+        self.namespaces.push(title.into());
+        self
+    }
+
+    /// Binds the socket, creates the namespaces and serves in the background on the current
+    /// tokio runtime.
+    pub async fn start(self) -> Result<KvMock, MockError> {
+        let engine = Engine::new(EngineConfig {
+            limits: self.limits,
+            rate_limit: self.rate_limit,
+            clock: self.clock,
+        });
+        let titles = if self.namespaces.is_empty() {
+            vec![DEFAULT_NAMESPACE_TITLE.to_owned()]
+        } else {
+            self.namespaces
+        };
+        let mut namespaces = Vec::with_capacity(titles.len());
+        for title in &titles {
+            namespaces.push(engine.create_namespace(title).map_err(MockError::Setup)?);
+        }
+        let account_id = self.account_id.unwrap_or_else(crate::engine::new_hex_id);
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| MockError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| MockError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let base_url = format!("http://{addr}{BASE_PATH}");
+        let faults = Arc::new(FaultSet::default());
+        let log = Arc::new(RequestLog::default());
+        let control = ControlState {
+            engine: engine.clone(),
+            faults: Arc::clone(&faults),
+            log: Arc::clone(&log),
+            initial: Arc::new(namespaces.clone()),
+            account_id: Arc::from(account_id.as_str()),
+            base_url: Arc::from(base_url.as_str()),
+        };
+        let service = MockService {
+            api: router(ApiState::new(
+                engine.clone(),
+                account_id.clone(),
+                self.credentials,
+            )),
+            control: control::router(control.clone()),
+            faults,
+            log,
+        };
+        let task = tokio::spawn(serve(listener, service, engine.clone()));
+        tracing::debug!(%addr, "kv-mock listening");
+        Ok(KvMock {
+            addr,
+            base_url,
+            account_id,
+            namespaces,
+            engine,
+            control,
+            task,
+        })
+    }
+}
+
+/// Accepts connections until the task is aborted; dropping the task drops the listener (the
+/// port is freed) and every connection with it.
+async fn serve(listener: TcpListener, service: MockService, engine: Engine) {
+    let mut connections = JoinSet::new();
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let service = service.clone();
+                    connections.spawn(async move {
+                        let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                            let service = service.clone();
+                            async move { service.handle(req.map(Body::new)).await }
+                        });
+                        if let Err(e) = http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await
+                        {
+                            tracing::debug!(error = %e, "kv-mock connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "kv-mock could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = sweep.tick() => engine.purge_expired(),
+        }
+    }
+}
+
+/// A mock of the KV API served on a loopback socket, with one account and a default namespace.
+/// Cheap to start (one per test is fine); dropping it stops the server and frees the port.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use kv_mock::{Fault, FaultMatch, KvMock};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = KvMock::start().await?;
+/// let url = format!(
+///     "{}/accounts/{}/storage/kv/namespaces/{}/values/greeting",
+///     mock.base_url(),
+///     mock.account_id(),
+///     mock.namespace_id()
+/// );
+/// mock.inject(Fault::status(503).times(1).matching(FaultMatch::method("PUT")));
+/// // ... point the client under test at `url` ...
+/// mock.clock().advance(Duration::from_secs(3600));
+/// for request in mock.requests() {
+///     println!("{} {} -> {}", request.method, request.path, request.status);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct KvMock {
+    addr: SocketAddr,
+    base_url: String,
+    account_id: String,
+    namespaces: Vec<Namespace>,
+    engine: Engine,
+    control: ControlState,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for KvMock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvMock")
+            .field("base_url", &self.base_url)
+            .field("account_id", &self.account_id)
+            .field("namespaces", &self.namespaces)
+            .finish()
+    }
+}
+
+impl KvMock {
+    /// Starts a mock with the defaults: `127.0.0.1:0`, production limits, the per-key write
+    /// limit on, the system clock, no authentication, one namespace.
+    pub async fn start() -> Result<KvMock, MockError> {
+        MockBuilder::default().start().await
+    }
+
+    /// A builder to configure the mock before starting it.
+    pub fn builder() -> MockBuilder {
+        MockBuilder::default()
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT/client/v4` (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The account id.
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The id of the default namespace: 32 lowercase hex characters.
+    pub fn namespace_id(&self) -> &str {
+        self.namespaces.first().map_or("", |n| n.id.as_str())
+    }
+
+    /// The namespaces the mock started with, the default one first.
+    pub fn namespaces(&self) -> &[Namespace] {
+        &self.namespaces
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The clock (move it with [`Clock::advance`]).
+    pub fn clock(&self) -> &Clock {
+        self.engine.clock()
+    }
+
+    /// The engine: the state without HTTP, for seeding and inspecting.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The default namespace as a [`KvStore`](kv_types::KvStore), with no HTTP in between;
+    /// `None` if a test deleted it (a [`reset`](Self::reset) brings it back).
+    pub fn store(&self) -> Option<NamespaceHandle> {
+        self.engine.namespace(self.namespace_id())
+    }
+
+    /// Turns the per-key write limit on or off.
+    pub fn set_rate_limit(&self, enabled: bool) {
+        self.engine.set_rate_limit(enabled);
+    }
+
+    /// Injects a fault into the next matching requests.
+    pub fn inject(&self, fault: Fault) {
+        self.control.faults.inject(fault);
+    }
+
+    /// The faults still waiting for requests.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.control.faults.pending()
+    }
+
+    /// Removes every waiting fault.
+    pub fn clear_faults(&self) {
+        self.control.faults.clear();
+    }
+
+    /// The requests received so far, oldest first (control endpoints excluded).
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.control.log.snapshot()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.control.log.clear();
+    }
+
+    /// Clears all data (leaving the starting namespaces, empty), faults and the request log; the
+    /// clock and the rate-limit switch are kept.
+    pub fn reset(&self) {
+        self.control.reset();
+    }
+}
+
+impl Drop for KvMock {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
