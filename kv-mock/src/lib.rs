@@ -1,8 +1,4 @@
-//! kv-mock: a faithful in-process fake of the Workers KV REST API (v4) for test suites, and a
-//! standalone server for suites in other languages.
-//!
-//! - [`Engine`]: the state without HTTP (namespaces, entries, a controllable [`Clock`], expiry,
-//!   last write wins, the per-key write limit). [`NamespaceHandle`] implements [`KvStore`].
+#![doc = include_str!("../README.md")]
 
 pub mod clock;
 mod control;
