@@ -45,6 +45,13 @@ struct Args {
     /// Turn off the per-key limit of one write per second.
     #[arg(long)]
     no_rate_limit: bool,
+    /// Limit the account to this many API requests per `--account-rate-window-secs` (Cloudflare:
+    /// 1200 per 300 s); off unless given.
+    #[arg(long, value_name = "REQUESTS")]
+    account_rate_limit: Option<u32>,
+    /// The window of `--account-rate-limit`, in seconds.
+    #[arg(long, default_value_t = 300)]
+    account_rate_window_secs: u64,
     /// Start with a frozen clock at this time (epoch seconds) instead of the system time.
     #[arg(long, value_name = "EPOCH_SECS")]
     frozen_at: Option<u64>,
@@ -131,6 +138,12 @@ async fn main() -> std::process::ExitCode {
         .listen(args.listen)
         .limits(args.limits())
         .rate_limit(!args.no_rate_limit);
+    if let Some(max) = args.account_rate_limit {
+        builder = builder.account_rate_limit(
+            max,
+            std::time::Duration::from_secs(args.account_rate_window_secs),
+        );
+    }
     if let Some(at) = args.frozen_at {
         builder = builder.clock(Clock::frozen_at(at));
     }

@@ -54,6 +54,7 @@ pub struct MockBuilder {
     listen: SocketAddr,
     account_id: Option<String>,
     namespaces: Vec<String>,
+    account_rate: Option<(u32, Duration)>,
 }
 
 impl Default for MockBuilder {
@@ -66,6 +67,7 @@ impl Default for MockBuilder {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             account_id: None,
             namespaces: Vec::new(),
+            account_rate: None,
         }
     }
 }
@@ -120,6 +122,15 @@ impl MockBuilder {
         self
     }
 
+    /// Limits the account to `max_requests` API requests per `window` (Cloudflare: 1200 per
+    /// 5 minutes), answering 429 with `Retry-After` beyond it. Off by default, since test suites
+    /// easily send more. The window is measured on the mock's clock, and a request also leaves
+    /// it after `window` of real time.
+    pub fn account_rate_limit(mut self, max_requests: u32, window: Duration) -> Self {
+        self.account_rate = Some((max_requests, window));
+        self
+    }
+
     /// Binds the socket, creates the namespaces and serves in the background on the current
     /// tokio runtime.
     pub async fn start(self) -> Result<KvMock, MockError> {
@@ -159,12 +170,12 @@ impl MockBuilder {
             account_id: Arc::from(account_id.as_str()),
             base_url: Arc::from(base_url.as_str()),
         };
+        let mut api = ApiState::new(engine.clone(), account_id.clone(), self.credentials);
+        if let Some((max, window)) = self.account_rate {
+            api = api.with_account_rate_limit(max, window);
+        }
         let service = MockService {
-            api: router(ApiState::new(
-                engine.clone(),
-                account_id.clone(),
-                self.credentials,
-            )),
+            api: router(api),
             control: control::router(control.clone()),
             faults,
             log,

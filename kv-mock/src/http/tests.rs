@@ -920,3 +920,30 @@ async fn unknown_routes_and_methods() {
         .await
         .error(405, codes::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn account_rate_limit_when_configured() {
+    let engine = Engine::new(EngineConfig {
+        limits: Limits::PRODUCTION,
+        rate_limit: false,
+        clock: Clock::frozen_at(T0),
+    });
+    let ns = engine.create_namespace("default").expect("create").id;
+    let app = router(
+        ApiState::new(engine.clone(), ACCOUNT, Credentials::none())
+            .with_account_rate_limit(3, Duration::from_secs(300)),
+    );
+    let f = Fixture { app, engine, ns };
+    for _ in 0..3 {
+        f.get("k").await.error(404, codes::KEY_NOT_FOUND);
+    }
+    let r = f.get("k").await;
+    let msg = r.error(429, codes::ACCOUNT_RATE_LIMITED);
+    assert!(msg.contains("3 requests per 300 seconds"), "{msg}");
+    assert_eq!(
+        r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("300")
+    );
+    f.engine.clock().advance(Duration::from_secs(300));
+    f.get("k").await.error(404, codes::KEY_NOT_FOUND);
+}
