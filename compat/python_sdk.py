@@ -44,7 +44,7 @@ NS = ns.id
 keys = ["plain", "with space", "a/b/c", "100%", "ключ-日本", "q?x=1#frag", "a..b", "plus+and&"]
 for i, key in enumerate(keys):
     meta = {"key": key, "i": i, "tags": ["x", "y"]}
-    kv.values.update(key, account_id=ACCOUNT, namespace_id=NS, value=f"value of {key}", metadata=meta)
+    kv.values.update(key, account_id=ACCOUNT, namespace_id=NS, value=f"value of {key}".encode(), metadata=meta)
     text = kv.values.get(key, account_id=ACCOUNT, namespace_id=NS).text()
     check(f"value round-trips for {key!r}", text == f"value of {key}", repr(text))
     read_meta = kv.metadata.get(key, account_id=ACCOUNT, namespace_id=NS)
@@ -57,7 +57,7 @@ check("binary value round-trips byte for byte", kv.values.get("binary", account_
 
 # Expiration TTL.
 before = int(time.time())
-kv.values.update("ttl-key", account_id=ACCOUNT, namespace_id=NS, value="expires", expiration_ttl=3600)
+kv.values.update("ttl-key", account_id=ACCOUNT, namespace_id=NS, value=b"expires", expiration_ttl=3600)
 res = kv.values.get("ttl-key", account_id=ACCOUNT, namespace_id=NS)
 exp = int(res.headers.get("expiration", "0"))
 check("expiration header is about now + 3600", before + 3600 <= exp <= before + 3600 + 120, str(exp))
@@ -66,7 +66,7 @@ check("value with TTL reads back", res.text() == "expires")
 # List across several pages.
 page_keys = [f"page/{i:02d}" for i in range(25)]
 for key in page_keys:
-    kv.values.update(key, account_id=ACCOUNT, namespace_id=NS, value=key)
+    kv.values.update(key, account_id=ACCOUNT, namespace_id=NS, value=key.encode())
 listed = [k.name for k in kv.keys.list(NS, account_id=ACCOUNT, prefix="page/", limit=10)]
 check("list follows cursors to the end, in order, each once", listed == page_keys, repr(listed))
 everything = {k.name: k for k in kv.keys.list(NS, account_id=ACCOUNT)}

