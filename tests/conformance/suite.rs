@@ -11,7 +11,12 @@ fn key(name: &str) -> Key {
     Key::new(name).expect("test keys are valid")
 }
 
-async fn put<S: KvStore + ?Sized>(store: &S, name: &str, value: impl Into<Value>, opts: PutOptions) {
+async fn put<S: KvStore + ?Sized>(
+    store: &S,
+    name: &str,
+    value: impl Into<Value>,
+    opts: PutOptions,
+) {
     store
         .put(&key(name), value.into(), opts)
         .await
@@ -27,15 +32,29 @@ pub async fn values_round_trip<S: KvStore + ?Sized>(store: &S) {
     let get = |n: &'static str| async move { store.get(&key(n)).await.expect("get") };
     assert_eq!(get("text").await, Some(Bytes::from_static(b"hello, world")));
     assert_eq!(get("binary").await, Some(Bytes::from(binary)));
-    assert_eq!(get("empty").await, Some(Bytes::new()), "an empty value is a value");
+    assert_eq!(
+        get("empty").await,
+        Some(Bytes::new()),
+        "an empty value is a value"
+    );
     assert_eq!(get("never-written").await, None);
 }
 
 /// Keys with `/`, `?`, `#`, `%`, `..`, spaces and non-ASCII round-trip exactly and stay distinct.
 pub async fn odd_keys_round_trip<S: KvStore + ?Sized>(store: &S) {
     let names = [
-        "a/b", "a%2Fb", "q?x=1", "frag#x", "100%", "..", "a/../../bulk", "with space", "ключ",
-        "日本/語", "+&=;", "...",
+        "a/b",
+        "a%2Fb",
+        "q?x=1",
+        "frag#x",
+        "100%",
+        "..",
+        "a/../../bulk",
+        "with space",
+        "ключ",
+        "日本/語",
+        "+&=;",
+        "...",
     ];
     for name in names {
         if name == ".." {
@@ -65,7 +84,10 @@ pub async fn odd_keys_round_trip<S: KvStore + ?Sized>(store: &S) {
         .map(|n| n.to_string())
         .collect();
     expected.sort();
-    assert_eq!(listed, expected, "list returns every odd key once, in byte order");
+    assert_eq!(
+        listed, expected,
+        "list returns every odd key once, in byte order"
+    );
 }
 
 /// Metadata and expiration come back with the value of the same write; a write without metadata
@@ -77,7 +99,9 @@ pub async fn metadata_and_overwrite<S: KvStore + ?Sized>(store: &S, now: u64) {
         store,
         "m",
         "first",
-        PutOptions::new().metadata(meta.clone()).expiration_ttl(3600),
+        PutOptions::new()
+            .metadata(meta.clone())
+            .expiration_ttl(3600),
     )
     .await;
     let got = store
@@ -152,7 +176,11 @@ pub async fn list_pages<S: KvStore + ?Sized>(store: &S) {
         .await
         .expect("list");
     let names: Vec<_> = percent.keys.into_iter().map(|k| k.name).collect();
-    assert_eq!(names, vec!["p_other"], "prefix is literal: `_` is no wildcard");
+    assert_eq!(
+        names,
+        vec!["p_other"],
+        "prefix is literal: `_` is no wildcard"
+    );
 }
 
 /// Bad input is a typed validation error and writes nothing.
@@ -170,7 +198,11 @@ pub async fn validation_is_typed<S: KvStore + ?Sized>(store: &S, max_value_bytes
     );
     expect_validation(
         store
-            .put(&k, Value::from(vec![0u8; max_value_bytes + 1]), PutOptions::new())
+            .put(
+                &k,
+                Value::from(vec![0u8; max_value_bytes + 1]),
+                PutOptions::new(),
+            )
             .await,
         "a value over the limit",
     );
