@@ -38,8 +38,13 @@ pub(crate) struct MockService {
     pub(crate) log: Arc<RequestLog>,
 }
 
-/// The decoded key of a value or metadata path, if any.
+/// The decoded key of a value or metadata path of the API, if any.
 fn key_of(path: &str) -> Option<String> {
+    let rest = path
+        .strip_prefix(crate::http::BASE_PATH)?
+        .strip_prefix("/accounts/")?;
+    let (_, rest) = rest.split_once('/')?;
+    rest.strip_prefix("storage/kv/namespaces/")?;
     let (_, parts) = ApiPath::parse(path);
     decode_key(parts.raw_key.as_deref()?).ok()
 }
@@ -133,5 +138,33 @@ impl MockService {
         };
         self.log.record(record(response.status().as_u16()));
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_only_from_api_paths() {
+        let api = "/client/v4/accounts/a/storage/kv/namespaces/n";
+        assert_eq!(
+            key_of(&format!("{api}/values/a%2Fb")).as_deref(),
+            Some("a/b")
+        );
+        assert_eq!(key_of(&format!("{api}/metadata/k")).as_deref(), Some("k"));
+        assert_eq!(key_of(&format!("{api}/keys")), None);
+        assert_eq!(key_of(&format!("{api}/values/%FF")), None);
+        assert_eq!(
+            key_of("/x/v4/accounts/a/storage/kv/namespaces/n/values/k"),
+            None
+        );
+        assert_eq!(
+            key_of("/client/v4/accounts/a/other/kv/namespaces/n/values/k"),
+            None
+        );
+        assert!(is_control("/__mock/clock"));
+        assert!(is_control("/__mock"));
+        assert!(!is_control("/__mockery"));
     }
 }

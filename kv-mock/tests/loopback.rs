@@ -631,3 +631,127 @@ async fn expiry_on_a_moved_clock_over_the_wire() {
     let (_, j) = envelope(r).await;
     assert_eq!(j["result"], json!({"values": {"t": null}}));
 }
+
+#[tokio::test]
+async fn every_endpoint_end_to_end() {
+    let mock = frozen_mock(false).await;
+    let client = reqwest::Client::new();
+    let base = format!(
+        "{}/accounts/{}/storage/kv/namespaces",
+        mock.base_url(),
+        mock.account_id()
+    );
+    let call = |method: reqwest::Method, url: String, body: String| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .request(method, url)
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            envelope(r).await
+        }
+    };
+    use reqwest::Method;
+    // Namespaces: create, list, get, rename.
+    let (s, j) = call(
+        Method::POST,
+        base.clone(),
+        json!({"title": "e2e"}).to_string(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let id = j["result"]["id"].as_str().expect("id").to_owned();
+    let (s, j) = call(Method::GET, base.clone(), String::new()).await;
+    assert_eq!(
+        (s, j["result_info"]["total_count"].clone()),
+        (200, json!(2))
+    );
+    let (s, j) = call(Method::GET, format!("{base}/{id}"), String::new()).await;
+    assert_eq!((s, j["result"]["title"].clone()), (200, json!("e2e")));
+    let (s, j) = call(
+        Method::PUT,
+        format!("{base}/{id}"),
+        json!({"title": "e2e2"}).to_string(),
+    )
+    .await;
+    assert_eq!((s, j["result"]["title"].clone()), (200, json!("e2e2")));
+    // Values and metadata.
+    let boundary = "bnd";
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"value\"; filename=\"upload\"\r\nContent-Type: application/octet-stream\r\n\r\nval\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{{\"m\":1}}\r\n--{boundary}--\r\n"
+    );
+    let r = client
+        .put(format!("{base}/{id}/values/k%201"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(envelope(r).await.0, 200);
+    let r = client
+        .get(format!("{base}/{id}/values/k%201"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.bytes().await.expect("body"), "val");
+    let (s, j) = call(
+        Method::GET,
+        format!("{base}/{id}/metadata/k%201"),
+        String::new(),
+    )
+    .await;
+    assert_eq!((s, j["result"].clone()), (200, json!({"m": 1})));
+    let (s, j) = call(Method::GET, format!("{base}/{id}/keys"), String::new()).await;
+    assert_eq!((s, j["result"][0]["name"].clone()), (200, json!("k 1")));
+    let (s, _) = call(
+        Method::DELETE,
+        format!("{base}/{id}/values/k%201"),
+        String::new(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // Bulk write, get, delete (both forms).
+    let items =
+        json!([{"key": "a", "value": "1"}, {"key": "b", "value": "2"}, {"key": "c", "value": "3"}]);
+    let (s, j) = call(Method::PUT, format!("{base}/{id}/bulk"), items.to_string()).await;
+    assert_eq!(
+        (s, j["result"]["successful_key_count"].clone()),
+        (200, json!(3))
+    );
+    let (s, j) = call(
+        Method::POST,
+        format!("{base}/{id}/bulk/get"),
+        json!({"keys": ["a", "b"]}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (s, j["result"].clone()),
+        (200, json!({"values": {"a": "1", "b": "2"}}))
+    );
+    let (s, _) = call(
+        Method::POST,
+        format!("{base}/{id}/bulk/delete"),
+        r#"["a"]"#.into(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = call(
+        Method::DELETE,
+        format!("{base}/{id}/bulk"),
+        r#"["b","c"]"#.into(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, j) = call(Method::GET, format!("{base}/{id}/keys"), String::new()).await;
+    assert_eq!(j["result"], json!([]));
+    // Namespace delete.
+    let (s, _) = call(Method::DELETE, format!("{base}/{id}"), String::new()).await;
+    assert_eq!(s, 200);
+    let (s, _) = call(Method::GET, format!("{base}/{id}"), String::new()).await;
+    assert_eq!(s, 404);
+}
