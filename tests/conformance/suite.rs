@@ -24,7 +24,7 @@ async fn put<S: KvStore + ?Sized>(
 }
 
 /// Text, binary and empty values read back byte for byte; a missing key is `None`.
-pub async fn values_round_trip<S: KvStore + ?Sized>(store: &S) {
+pub(crate) async fn values_round_trip<S: KvStore + ?Sized>(store: &S) {
     let binary: Vec<u8> = (0..=255u8).collect();
     put(store, "text", "hello, world", PutOptions::new()).await;
     put(store, "binary", binary.clone(), PutOptions::new()).await;
@@ -41,7 +41,7 @@ pub async fn values_round_trip<S: KvStore + ?Sized>(store: &S) {
 }
 
 /// Keys with `/`, `?`, `#`, `%`, `..`, spaces and non-ASCII round-trip exactly and stay distinct.
-pub async fn odd_keys_round_trip<S: KvStore + ?Sized>(store: &S) {
+pub(crate) async fn odd_keys_round_trip<S: KvStore + ?Sized>(store: &S) {
     let names = [
         "a/b",
         "a%2Fb",
@@ -92,7 +92,7 @@ pub async fn odd_keys_round_trip<S: KvStore + ?Sized>(store: &S) {
 
 /// Metadata and expiration come back with the value of the same write; a write without metadata
 /// clears it; deleting works and deleting a missing key succeeds.
-pub async fn metadata_and_overwrite<S: KvStore + ?Sized>(store: &S, now: u64) {
+pub(crate) async fn metadata_and_overwrite<S: KvStore + ?Sized>(store: &S, now: u64) {
     let meta = Metadata::new(&serde_json::json!({"createdBy": "suite", "version": 3}))
         .expect("small metadata");
     put(
@@ -141,7 +141,7 @@ pub async fn metadata_and_overwrite<S: KvStore + ?Sized>(store: &S, now: u64) {
 }
 
 /// List: byte order, literal prefix, page size, cursor to the end, each key once.
-pub async fn list_pages<S: KvStore + ?Sized>(store: &S) {
+pub(crate) async fn list_pages<S: KvStore + ?Sized>(store: &S) {
     let mut expected = Vec::new();
     for i in 0..25 {
         let name = format!("p/{i:02}");
@@ -184,7 +184,7 @@ pub async fn list_pages<S: KvStore + ?Sized>(store: &S) {
 }
 
 /// Bad input is a typed validation error and writes nothing.
-pub async fn validation_is_typed<S: KvStore + ?Sized>(store: &S, max_value_bytes: usize) {
+pub(crate) async fn validation_is_typed<S: KvStore + ?Sized>(store: &S, max_value_bytes: usize) {
     let k = key("valid");
     let expect_validation = |r: Result<(), S::Error>, what: &str| match r {
         Ok(()) => panic!("{what} was accepted"),
