@@ -9,3 +9,8 @@ pub use kv_client as client;
 
 #[cfg(feature = "mock")]
 pub use kv_mock as mock;
+
+/// Every Rust code block of the README compiles and runs as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
