@@ -26,17 +26,26 @@ use crate::clock::Clock;
 use crate::error::EngineError;
 use namespace_store::NamespaceStore;
 
-/// How an [`Engine`] behaves.
-#[derive(Debug, Clone, Default)]
+/// How an [`Engine`] behaves. The default: production limits, the per-key write limit on, the
+/// system clock.
+#[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// The limits enforced (the production ones by default).
     pub limits: Limits,
-    /// Whether the per-key write limit (one write per second per key) is on. Production has it;
-    /// note that [`EngineConfig::default`] turns it **off**, while [`Engine::default`] and
-    /// [`MockBuilder`](crate::MockBuilder) turn it on.
+    /// Whether the per-key write limit (one write per second per key) is on, as in production.
     pub rate_limit: bool,
     /// The clock everything time-based reads.
     pub clock: Clock,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            limits: Limits::PRODUCTION,
+            rate_limit: true,
+            clock: Clock::system(),
+        }
+    }
 }
 
 /// The mock's state: namespaces and their entries, with no HTTP. A cheap handle (an `Arc`
@@ -111,10 +120,7 @@ impl NamespaceState {
 impl Default for Engine {
     /// Production limits, the per-key write limit on, the system clock; no namespace yet.
     fn default() -> Self {
-        Engine::new(EngineConfig {
-            rate_limit: true,
-            ..EngineConfig::default()
-        })
+        Engine::new(EngineConfig::default())
     }
 }
 
