@@ -38,7 +38,10 @@ pub(crate) fn ok_with_info<T: Serialize>(result: T, info: ResultInfo) -> Respons
     json_response(StatusCode::OK, &Envelope::success_with_info(result, info))
 }
 
-/// 200 with `{}` as the result.
+/// 200 with `null` as the result: the answer to a value write or delete and a namespace delete.
+///
+/// The spec allows `null` or `{}` there (a nullable object); `null` is what the `cloudflare` Rust
+/// crate requires (it decodes these results as `()`), and every other client ignores the result.
 pub(crate) fn ok_empty() -> Response {
-    ok(serde_json::Map::new())
+    ok(())
 }

@@ -172,7 +172,7 @@ async fn value_round_trip_raw_body() {
             "hello",
         )
         .await;
-    assert_eq!(r.result(), json!({}));
+    assert_eq!(r.result(), json!(null));
     let r = f.get("greeting").await;
     assert_eq!(r.status, 200);
     assert_eq!(&r.body[..], b"hello");
@@ -192,7 +192,7 @@ async fn value_round_trip_raw_body() {
             Body::empty(),
         )
         .await;
-    assert_eq!(r.result(), json!({}));
+    assert_eq!(r.result(), json!(null));
     let msg = f.get("greeting").await.error(404, codes::KEY_NOT_FOUND);
     assert_eq!(msg, "get: 'key not found'");
     let msg = f
@@ -208,7 +208,7 @@ async fn value_round_trip_raw_body() {
             Body::empty(),
         )
         .await;
-    assert_eq!(r.result(), json!({}));
+    assert_eq!(r.result(), json!(null));
 }
 
 #[tokio::test]
@@ -619,7 +619,7 @@ async fn namespaces_endpoints() {
     let r = f
         .call(Method::DELETE, &format!("{}/{id}", base()), Body::empty())
         .await;
-    assert_eq!(r.result(), json!({}));
+    assert_eq!(r.result(), json!(null));
     f.call(Method::GET, &format!("{}/{id}", base()), Body::empty())
         .await
         .error(404, codes::NAMESPACE_NOT_FOUND);
