@@ -51,9 +51,22 @@ pub struct WithMetadata<M> {
 
 impl KvNamespace {
     /// Reads the value of `key` with the metadata and expiration of the same write, never mixed
-    /// across two writes (see the module docs of this crate's `with_metadata` for how: three reads
-    /// inside a window shorter than the one-write-per-second limit). `None` when the key does not
-    /// exist.
+    /// across two writes. `None` when the key does not exist.
+    ///
+    /// The REST API has no single call returning a value with its metadata, so each round reads
+    /// the value (with its `expiration` header), then the metadata, then the value again, timed
+    /// by the client's clock. A round counts only if both value reads agree (bytes and
+    /// expiration) **and** it took less than one second. The service accepts at most one write
+    /// per second per key, so such a window holds at most one write `W`: the metadata read saw
+    /// either the write before `W` or `W` itself, and since the value reads before and after
+    /// agree, both of those writes carry exactly the bytes and expiration returned. A change
+    /// `A → B → A` would need two writes inside the window. Otherwise another round starts, at
+    /// most five, then [`Error::Inconsistent`].
+    ///
+    /// This assumes the reads of one client see writes in order (true at one location of the
+    /// service and in kv-mock) and that the per-key write limit is enforced (a fake with its
+    /// rate limit turned off gives no such guarantee). `bulk_get` with `withMetadata` would
+    /// return both at once, but only as text or JSON, so binary values could not round-trip.
     ///
     /// ```no_run
     /// # async fn demo(kv: kv_client::KvNamespace) -> Result<(), kv_client::Error> {
