@@ -153,7 +153,10 @@ async fn list_follows_cursors_and_bulk_round_trips() {
         })
         .await
         .expect("bulk write");
-    assert_eq!(written.result.unsuccessful_keys.unwrap_or_default(), Vec::<String>::new());
+    assert_eq!(
+        written.result.unsuccessful_keys.unwrap_or_default(),
+        Vec::<String>::new()
+    );
 
     let mut names = Vec::new();
     let mut cursor = None;
