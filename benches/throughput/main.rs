@@ -16,12 +16,15 @@
 
 #[path = "../support/bare_server.rs"]
 mod bare_server;
+// The support modules are shared by the bench binaries; each binary uses a part of them.
+#[allow(dead_code)]
 #[path = "../support/child.rs"]
 mod child;
 mod contenders;
 mod load;
 #[path = "../support/machine.rs"]
 mod machine;
+#[allow(dead_code)]
 #[path = "../support/proc_stats.rs"]
 mod proc_stats;
 mod servers;
