@@ -1,34 +1,23 @@
-//! Fuzzing the HTTP layer with generated hostile requests (seeded, bounded): through the router
-//! without a socket (100,000 requests), and a smaller part over loopback through hyper, faults
-//! and the request log. No answer may be a panic, a 5xx (unless a fault was injected) or anything
-//! but a well-formed envelope (or the raw bytes of a value read).
-
-mod answer;
-mod generator;
-mod loopback;
-mod rng;
+//! 100,000 generated hostile requests through the router (`tower::ServiceExt::oneshot` on a
+//! cloned router, no socket), on two workers with an engine each so each stream is
+//! deterministic.
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::body::Body;
-use http::{HeaderName, HeaderValue, Method, Request, Uri};
-use http_body_util::BodyExt;
+use http::Request;
 use kv_mock::{ApiState, Clock, Credentials, Engine, EngineConfig, router};
 use kv_types::{Limits, Namespace, PutOptions};
-use tower::ServiceExt;
 
-use answer::{Answer, check};
-use generator::{AUTH_KEY, Case, EMAIL, Generator, TOKEN, Target};
+use crate::answer::{self, check};
+use crate::generator::{AUTH_KEY, EMAIL, Generator, TOKEN, Target};
+use crate::oneshot::{answer_of, build};
+use crate::{ACCOUNT, NOW, RESET_EVERY};
 
-const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
-const NOW: u64 = 1_700_000_000;
 /// Requests through the router, in all.
 const ROUTER_REQUESTS: usize = 100_000;
 /// Workers sharing them (one engine each, so each stream is deterministic).
 const WORKERS: usize = 2;
-/// Requests between two resets of the engine (keeps lists and namespaces small).
-const RESET_EVERY: usize = 500;
 
 /// What one worker saw: answers by status and by error code, and requests `http` could not
 /// even represent (not sent).
@@ -50,48 +39,6 @@ impl Tally {
         for (k, v) in other.codes {
             *self.codes.entry(k).or_default() += v;
         }
-    }
-}
-
-/// The request `case` describes, if the `http` crate can hold it.
-fn build(case: &Case) -> Option<Request<Body>> {
-    let method = Method::from_bytes(case.method.as_bytes()).ok()?;
-    let uri = Uri::try_from(case.target.as_str()).ok()?;
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Body::from(case.body.clone()))
-        .ok()?;
-    for (name, value) in &case.headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
-        let value = HeaderValue::from_bytes(value).ok()?;
-        request.headers_mut().append(name, value);
-    }
-    Some(request)
-}
-
-async fn answer_of(app: &Router, request: Request<Body>) -> Answer {
-    let response = match app.clone().oneshot(request).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    };
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body the router built")
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        content_type,
-        body,
     }
 }
 
