@@ -5,17 +5,12 @@
 
 use std::time::Duration;
 
-use edge_kv::client::Client;
 use edge_kv::mock::KvMock;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = KvMock::start().await?;
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("unused")
-        .build()?;
+    let client = edge_kv::client_for(&mock)?;
     let kv = client.namespace(mock.namespace_id());
     let clock = mock.clock();
 

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::put;
-use edge_kv::client::{Client, KvNamespace};
+use edge_kv::client::KvNamespace;
 use edge_kv::mock::KvMock;
 
 /// `PUT /notes/{name}` with the note as the body: store it, answer 201, or 500 with the error.
@@ -30,11 +30,7 @@ async fn save_note(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = KvMock::start().await?;
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("unused")
-        .build()?;
+    let client = edge_kv::client_for(&mock)?;
     let app = Router::new()
         .route("/notes/{name}", put(save_note))
         .with_state(client.namespace(mock.namespace_id()));

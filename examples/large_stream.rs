@@ -5,7 +5,7 @@
 //! Run with `cargo run --example large_stream`.
 
 use bytes::Bytes;
-use edge_kv::client::{Body, Client, Error};
+use edge_kv::client::{Body, Error};
 use edge_kv::mock::KvMock;
 use edge_kv::types::limits::MAX_VALUE_BYTES;
 use futures_util::stream;
@@ -33,11 +33,7 @@ fn rss_mib() -> Option<f64> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = KvMock::start().await?;
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("unused")
-        .build()?;
+    let client = edge_kv::client_for(&mock)?;
     let kv = client.namespace(mock.namespace_id());
 
     kv.put("half-mib", Body::stream(generated(500 * 1024)))

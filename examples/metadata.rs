@@ -3,7 +3,6 @@
 //!
 //! Run with `cargo run --example metadata`.
 
-use edge_kv::client::Client;
 use edge_kv::mock::KvMock;
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +17,7 @@ struct DocMeta {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = KvMock::start().await?;
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("unused")
-        .build()?;
+    let client = edge_kv::client_for(&mock)?;
     let kv = client.namespace(mock.namespace_id());
 
     let meta = DocMeta {

@@ -4,7 +4,7 @@
 //! Run with `cargo run --example write_types`.
 
 use bytes::Bytes;
-use edge_kv::client::{Body, Client};
+use edge_kv::client::Body;
 use edge_kv::mock::KvMock;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
@@ -18,11 +18,7 @@ struct User {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = KvMock::start().await?;
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("unused")
-        .build()?;
+    let client = edge_kv::client_for(&mock)?;
     let kv = client.namespace(mock.namespace_id());
 
     // A string.
