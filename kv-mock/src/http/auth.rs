@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 use super::ApiState;
 use super::errors::ApiError;
@@ -27,8 +27,29 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn same(a: &str, b: &str) -> bool {
-    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+/// Compares `given` with the secret `expected` doing the same work whatever `given` holds: one
+/// constant-time byte comparison per byte of `expected` (a shorter `given` is read as padded
+/// with zeros), and the lengths compared as fixed-width integers, all combined with `subtle`'s
+/// [`Choice`] so nothing stops at the first difference. `subtle`'s own slice comparison returns
+/// early when the lengths differ, which would tell the secret's length; this never does. The
+/// only branch is on the length of `given`, which the caller already knows.
+///
+/// Returns the result and how many byte comparisons were made (always `expected.len()`), so a
+/// test can check that the work does not depend on the input.
+fn compare_secret(given: &[u8], expected: &[u8]) -> (Choice, usize) {
+    let mut equal = (given.len() as u64).ct_eq(&(expected.len() as u64));
+    let mut compared = 0usize;
+    for (i, e) in expected.iter().enumerate() {
+        let g = given.get(i).copied().unwrap_or(0);
+        equal &= g.ct_eq(e);
+        compared += 1;
+    }
+    (equal, compared)
+}
+
+/// Whether the credential `given` is the secret `expected` (see [`compare_secret`]).
+fn same(given: &str, expected: &str) -> bool {
+    bool::from(compare_secret(given.as_bytes(), expected.as_bytes()).0)
 }
 
 impl Credentials {
@@ -116,6 +137,42 @@ mod tests {
             h.insert(*k, v.parse().expect("header"));
         }
         h
+    }
+
+    #[test]
+    fn secrets_compare_with_the_same_work_whatever_is_given() {
+        let secret = b"s3cret-token";
+        let cases: [(&[u8], bool); 12] = [
+            (b"s3cret-token", true),
+            (b"", false),
+            (b"s", false),
+            (b"s3cret-toke", false),
+            (b"s3cret-token-", false),
+            (b"s3cret-tokenXXXXXXXXXXXXXXXXXXXXXXXXX", false),
+            (b"x3cret-token", false),
+            (b"s3cret-tokeN", false),
+            (b"S3CRET-TOKEN", false),
+            (b"s3cret-token\0", false),
+            // Zero bytes where `given` runs out must not pass for padding.
+            (b"s3cret-token\0\0\0", false),
+            (b"\0\0\0\0\0\0\0\0\0\0\0\0", false),
+        ];
+        for (given, expected) in cases {
+            let (equal, compared) = compare_secret(given, secret);
+            assert_eq!(bool::from(equal), expected, "{given:?}");
+            assert_eq!(
+                compared,
+                secret.len(),
+                "{given:?}: every byte of the secret, always"
+            );
+        }
+        // A secret that ends in zero bytes is not matched by a shorter given.
+        let (equal, compared) = compare_secret(b"ab", b"ab\0");
+        assert!(!bool::from(equal));
+        assert_eq!(compared, 3);
+        let (equal, _) = compare_secret(b"", b"");
+        assert!(bool::from(equal));
+        assert!(same("abc", "abc") && !same("abc", "abcd") && !same("abcd", "abc"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! injected) or anything but a well-formed envelope (or the raw bytes of a value read).
 
 mod answer;
+mod auth;
 mod fuzz_loopback;
 mod fuzz_router;
 mod generator;
