@@ -199,7 +199,11 @@ pub(crate) async fn not_found_or_none<T>(
     response: reqwest::Response,
 ) -> Step<Option<T>> {
     let status = response.status().as_u16();
-    let body = response.bytes().await.unwrap_or_default();
+    // A body cut short cannot say whether the key or the namespace is missing: retry the read.
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(e) => return transport(ctx, e),
+    };
     let (errors, _) = error_details(&body);
     if has_code(&errors, codes::KEY_NOT_FOUND) {
         Step::Done(None)
