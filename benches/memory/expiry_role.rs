@@ -62,10 +62,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let value = vec![b'v'; 16];
     for i in 0..keys {
         mock.engine()
-            .seed(&ns, &format!("expiring/{i:08}"), value.clone(), PutOptions::new().expiration_ttl(TTL))
+            .seed(
+                &ns,
+                &format!("expiring/{i:08}"),
+                value.clone(),
+                PutOptions::new().expiration_ttl(TTL),
+            )
             .map_err(|e| format!("seed: {e}"))?;
     }
-    let store = mock.store().ok_or_else(|| "no default namespace".to_owned())?;
+    let store = mock
+        .store()
+        .ok_or_else(|| "no default namespace".to_owned())?;
     out.push(("full_entries".to_owned(), store.stats().entries.to_string()));
     out.extend(prefixed("full_", readings::fields()));
 

@@ -88,7 +88,9 @@ fn upload_once() -> Result<Upload, String> {
     let mock_after = Reading::parse(&mock_fields, "")?;
     let held: u64 = child::value(&mock_fields, "held")?;
     if held != value {
-        return Err(format!("the mock holds {held} bytes under the key, not {value}"));
+        return Err(format!(
+            "the mock holds {held} bytes under the key, not {value}"
+        ));
     }
     client.finish()?;
     mock.finish()?;
@@ -114,8 +116,12 @@ fn report_uploads(runs: usize) -> Result<(), String> {
     }
     let med = |f: fn(&Upload) -> f64| median(&uploads.iter().map(f).collect::<Vec<_>>());
     let value = med(|u| u.value);
-    println!("## 4. Streaming upload of a 25 MiB value from a stream (64 KiB chunks made on demand)\n");
-    println!("Median of {runs} runs, each with a fresh mock process and a fresh client process. Growth is measured from just before the put (after a 1 MiB warm-up put) to its end.\n");
+    println!(
+        "## 4. Streaming upload of a 25 MiB value from a stream (64 KiB chunks made on demand)\n"
+    );
+    println!(
+        "Median of {runs} runs, each with a fresh mock process and a fresh client process. Growth is measured from just before the put (after a 1 MiB warm-up put) to its end.\n"
+    );
     println!("| measure | median | target | met |");
     println!("|---|---|---|---|");
     let client_rss = med(|u| u.client_rss_peak);
@@ -166,11 +172,16 @@ fn report_expiry(keys: usize) -> Result<(), String> {
     let full = Reading::parse_fields(&run, "full_")?;
     let after = Reading::parse_fields(&run, "after_")?;
     let field = |name: &str| run.field(name).map(str::to_owned);
-    let (full_entries, after_entries, after_expiring) =
-        (field("full_entries")?, field("after_entries")?, field("after_expiring")?);
+    let (full_entries, after_entries, after_expiring) = (
+        field("full_entries")?,
+        field("after_entries")?,
+        field("after_expiring")?,
+    );
     run.finish()?;
     println!("## 6. Expiry: {keys} keys with a TTL, the clock moved past it\n");
-    println!("One process: an empty kv-mock (after one request), then {keys} keys seeded with a TTL of one hour ({full_entries} entries), then the clock advanced past the TTL and one list request sent ({after_entries} entries and {after_expiring} expiry-index entries left).\n");
+    println!(
+        "One process: an empty kv-mock (after one request), then {keys} keys seeded with a TTL of one hour ({full_entries} entries), then the clock advanced past the TTL and one list request sent ({after_entries} entries and {after_expiring} expiry-index entries left).\n"
+    );
     println!("| measure | empty | full | after expiry | after / empty (target <= 1.1) | met |");
     println!("|---|---|---|---|---|---|");
     let heap_ratio = after.heap as f64 / empty.heap as f64;
@@ -194,7 +205,9 @@ fn report_expiry(keys: usize) -> Result<(), String> {
 
 fn parent(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
-    let runs = option(args, "--runs").unwrap_or(if quick { 1 } else { 3 }).clamp(1, 25);
+    let runs = option(args, "--runs")
+        .unwrap_or(if quick { 1 } else { 3 })
+        .clamp(1, 25);
     let keys = option(args, "--keys")
         .unwrap_or(if quick { 100_000 } else { 1_000_000 })
         .clamp(1, 10_000_000);

@@ -51,10 +51,14 @@ impl Reading {
 
 impl Reading {
     /// Parses the start-up fields of a child, each name preceded by `prefix`.
-    pub(crate) fn parse_fields(child: &crate::child::Child, prefix: &str) -> Result<Reading, String> {
+    pub(crate) fn parse_fields(
+        child: &crate::child::Child,
+        prefix: &str,
+    ) -> Result<Reading, String> {
         let get = |name: &str| -> Result<u64, String> {
             let text = child.field(&format!("{prefix}{name}"))?;
-            text.parse().map_err(|e| format!("{prefix}{name} {text:?}: {e}"))
+            text.parse()
+                .map_err(|e| format!("{prefix}{name} {text:?}: {e}"))
         };
         Ok(Reading {
             heap: get("heap")?,

@@ -19,7 +19,10 @@ fn generated(total: usize) -> impl Stream<Item = Result<Bytes, std::io::Error>> 
     futures_util::stream::unfold(0usize, move |sent| async move {
         (sent < total).then(|| {
             let n = CHUNK.min(total - sent);
-            (Ok(Bytes::from(vec![(sent / CHUNK % 251) as u8; n])), sent + n)
+            (
+                Ok(Bytes::from(vec![(sent / CHUNK % 251) as u8; n])),
+                sent + n,
+            )
         })
     })
 }
@@ -40,8 +43,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .build()
         .map_err(|e| format!("kv-client: {e}"))?;
     let kv = client.namespace(namespace);
-    rt.block_on(kv.put("warm-up", Body::stream(generated(1024 * 1024))).send())
-        .map_err(|e| format!("warm-up put: {e}"))?;
+    rt.block_on(
+        kv.put("warm-up", Body::stream(generated(1024 * 1024)))
+            .send(),
+    )
+    .map_err(|e| format!("warm-up put: {e}"))?;
     child::serve_commands(&[], |command| {
         if command != "go" {
             return readings::fields();
@@ -51,7 +57,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         for f in &mut fields {
             f.0.insert_str(0, "before_");
         }
-        let put = rt.block_on(kv.put(BIG_KEY, Body::stream(generated(MAX_VALUE_BYTES))).send());
+        let put = rt.block_on(
+            kv.put(BIG_KEY, Body::stream(generated(MAX_VALUE_BYTES)))
+                .send(),
+        );
         fields.extend(readings::fields());
         if let Err(e) = put {
             fields.push(("error".to_owned(), format!("25 MiB put: {e}")));

@@ -34,7 +34,12 @@ async fn filled(keys: usize) -> Result<Filled, String> {
     let ns = mock.namespace_id().to_owned();
     for i in 0..keys {
         mock.engine()
-            .seed(&ns, &format!("g{}/key{i:08}", i % 10), "value", PutOptions::new())
+            .seed(
+                &ns,
+                &format!("g{}/key{i:08}", i % 10),
+                "value",
+                PutOptions::new(),
+            )
             .map_err(|e| format!("seed: {e}"))?;
     }
     let client = Client::builder()
@@ -44,7 +49,9 @@ async fn filled(keys: usize) -> Result<Filled, String> {
         .build()
         .map_err(|e| format!("kv-client: {e}"))?;
     let kv = client.namespace(&ns);
-    let store = mock.store().ok_or_else(|| "no default namespace".to_owned())?;
+    let store = mock
+        .store()
+        .ok_or_else(|| "no default namespace".to_owned())?;
     Ok(Filled {
         keys,
         mock,
@@ -66,7 +73,10 @@ impl Filled {
             .await
             .map_err(|e| format!("list: {e}"))?;
         let took = start.elapsed();
-        self.check(page.keys.len(), page.keys.iter().all(|k| k.name.starts_with(PREFIX)))?;
+        self.check(
+            page.keys.len(),
+            page.keys.iter().all(|k| k.name.starts_with(PREFIX)),
+        )?;
         Ok(took)
     }
 
@@ -79,7 +89,10 @@ impl Filled {
             .list_sync(&options)
             .map_err(|e| format!("list: {e}"))?;
         let took = start.elapsed();
-        self.check(page.keys.len(), page.keys.iter().all(|k| k.name.starts_with(PREFIX)))?;
+        self.check(
+            page.keys.len(),
+            page.keys.iter().all(|k| k.name.starts_with(PREFIX)),
+        )?;
         Ok(took)
     }
 
@@ -100,14 +113,23 @@ fn micros(d: &[Duration]) -> Vec<f64> {
 }
 
 /// Runs item 5 and prints its table.
-pub(crate) fn report(rt: &tokio::runtime::Runtime, small_keys: usize, large_keys: usize, rounds: usize) -> Result<(), String> {
+pub(crate) fn report(
+    rt: &tokio::runtime::Runtime,
+    small_keys: usize,
+    large_keys: usize,
+    rounds: usize,
+) -> Result<(), String> {
     let small = rt.block_on(filled(small_keys))?;
     let large = rt.block_on(filled(large_keys))?;
     let (mut http_small, mut http_large) = (Vec::new(), Vec::new());
     let (mut engine_small, mut engine_large) = (Vec::new(), Vec::new());
     for round in 0..rounds + 3 {
         let keep = round >= 3; // three warm-up rounds
-        let order: [&Filled; 2] = if round % 2 == 0 { [&small, &large] } else { [&large, &small] };
+        let order: [&Filled; 2] = if round % 2 == 0 {
+            [&small, &large]
+        } else {
+            [&large, &small]
+        };
         for f in order {
             let over_http = rt.block_on(f.page_over_http())?;
             let in_engine = f.page_in_engine()?;
@@ -122,13 +144,27 @@ pub(crate) fn report(rt: &tokio::runtime::Runtime, small_keys: usize, large_keys
             }
         }
     }
-    println!("## 5. List at scale: a page of {PAGE} keys with a prefix, {small_keys} vs {large_keys} keys\n");
-    println!("Median of {rounds} pages each, the two namespaces alternating; the ratio is the median of per-round ratios.\n");
-    println!("| path | {small_keys} keys (µs) | {large_keys} keys (µs) | large / small (target <= 1.5) | met |");
+    println!(
+        "## 5. List at scale: a page of {PAGE} keys with a prefix, {small_keys} vs {large_keys} keys\n"
+    );
+    println!(
+        "Median of {rounds} pages each, the two namespaces alternating; the ratio is the median of per-round ratios.\n"
+    );
+    println!(
+        "| path | {small_keys} keys (µs) | {large_keys} keys (µs) | large / small (target <= 1.5) | met |"
+    );
     println!("|---|---|---|---|---|");
     for (name, s, l) in [
-        ("kv-client over loopback (whole stack)", &http_small, &http_large),
-        ("engine alone (`NamespaceHandle::list_sync`)", &engine_small, &engine_large),
+        (
+            "kv-client over loopback (whole stack)",
+            &http_small,
+            &http_large,
+        ),
+        (
+            "engine alone (`NamespaceHandle::list_sync`)",
+            &engine_small,
+            &engine_large,
+        ),
     ] {
         let (s, l) = (micros(s), micros(l));
         let ratio = paired_ratio(&l, &s);

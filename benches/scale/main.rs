@@ -31,8 +31,12 @@ fn run(args: &[String]) -> Result<(), String> {
     drop(rt);
 
     println!("## 7. Start-up: `KvMock::start()` plus the first request\n");
-    println!("Median of {starts} starts in one process (a new mock each time, the previous one dropped); the first request is a get of a missing key by a reqwest client made beforehand. \"cold\" is the very first start in the process.\n");
-    println!("| runtime | start + first request (ms, median) | <= 2 ms | start alone (ms) | first request alone (ms) | first (ms) | start + kv-client build + first get (ms) |");
+    println!(
+        "Median of {starts} starts in one process (a new mock each time, the previous one dropped); the first request is a get of a missing key by a reqwest client made beforehand. \"cold\" is the very first start in the process.\n"
+    );
+    println!(
+        "| runtime | start + first request (ms, median) | <= 2 ms | start alone (ms) | first request alone (ms) | first (ms) | start + kv-client build + first get (ms) |"
+    );
     println!("|---|---|---|---|---|---|---|");
     let current = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -28,7 +28,10 @@ async fn once(http: &reqwest::Client) -> Result<(Duration, Duration, Duration), 
         .await
         .map_err(|e| format!("first request: {e}"))?;
     let status = response.status();
-    response.bytes().await.map_err(|e| format!("first request: {e}"))?;
+    response
+        .bytes()
+        .await
+        .map_err(|e| format!("first request: {e}"))?;
     let t2 = Instant::now();
     if status != reqwest::StatusCode::NOT_FOUND {
         return Err(format!("a missing key answered {status}"));
@@ -64,7 +67,11 @@ fn ms(d: &[Duration]) -> Vec<f64> {
 }
 
 /// Runs item 7 on `rt` (named `flavor` in the table) and prints one row per measure.
-pub(crate) fn report(rt: &tokio::runtime::Runtime, flavor: &str, runs: usize) -> Result<(), String> {
+pub(crate) fn report(
+    rt: &tokio::runtime::Runtime,
+    flavor: &str,
+    runs: usize,
+) -> Result<(), String> {
     let http = reqwest::Client::new();
     let (mut start, mut first, mut total, mut with_client) = (vec![], vec![], vec![], vec![]);
     let cold = rt.block_on(once(&http))?.2;

@@ -21,7 +21,10 @@ pub(crate) struct Child {
 }
 
 /// Reads `name value` lines up to `end`.
-fn read_fields(stdout: &mut BufReader<ChildStdout>, end: &str) -> Result<Vec<(String, String)>, String> {
+fn read_fields(
+    stdout: &mut BufReader<ChildStdout>,
+    end: &str,
+) -> Result<Vec<(String, String)>, String> {
     let mut fields = Vec::new();
     // Bounded: a child says `end` after a handful of lines.
     for _ in 0..10_000 {
@@ -89,7 +92,9 @@ impl Child {
             .as_mut()
             .ok_or_else(|| "the child's stdin is closed".to_owned())?;
         writeln!(stdin, "{command}").map_err(|e| format!("writing to the child: {e}"))?;
-        stdin.flush().map_err(|e| format!("writing to the child: {e}"))?;
+        stdin
+            .flush()
+            .map_err(|e| format!("writing to the child: {e}"))?;
         read_fields(&mut self.stdout, DONE)
     }
 
@@ -124,7 +129,10 @@ impl Drop for Child {
 }
 
 /// A named value of an answer, parsed.
-pub(crate) fn value<T: std::str::FromStr>(fields: &[(String, String)], name: &str) -> Result<T, String> {
+pub(crate) fn value<T: std::str::FromStr>(
+    fields: &[(String, String)],
+    name: &str,
+) -> Result<T, String> {
     fields
         .iter()
         .find(|(n, _)| n == name)

@@ -12,7 +12,10 @@
 //! client process and of the server process is read from `/proc/*/task/*/schedstat`, which a
 //! busy shared machine disturbs far less than wall time.
 //!
-//! `cargo bench -p edge-kv --bench throughput [-- --quick | --rounds N]`
+//! Then, when valgrind is installed, the instructions per operation of each client, counted by
+//! callgrind ([`instructions`]).
+//!
+//! `cargo bench -p edge-kv --bench throughput [-- --quick | --rounds N | --no-instructions]`
 
 #[path = "../support/bare_server.rs"]
 mod bare_server;
@@ -21,6 +24,7 @@ mod bare_server;
 #[path = "../support/child.rs"]
 mod child;
 mod contenders;
+mod instructions;
 mod load;
 #[path = "../support/machine.rs"]
 mod machine;
@@ -99,12 +103,26 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn measure(&self, op: Op, ops: usize, concurrency: usize, first: usize, value: &Bytes) -> Result<Sample, String> {
+    fn measure(
+        &self,
+        op: Op,
+        ops: usize,
+        concurrency: usize,
+        first: usize,
+        value: &Bytes,
+    ) -> Result<Sample, String> {
         let client0 = proc_stats::cpu_ns(Proc::Current);
         let server0 = proc_stats::cpu_ns(self.server);
         let wall = self
             .rt
-            .block_on(load::run(&self.contender, op, ops, concurrency, first, value))
+            .block_on(load::run(
+                &self.contender,
+                op,
+                ops,
+                concurrency,
+                first,
+                value,
+            ))
             .map_err(|e| format!("{} {}: {e}", self.name, op.name()))?;
         let client = proc_stats::cpu_ns(Proc::Current).saturating_sub(client0);
         let server = proc_stats::cpu_ns(self.server).saturating_sub(server0);
@@ -119,7 +137,13 @@ impl Runner<'_> {
 
 /// Runs every runner `plan.rounds` times on `(op, concurrency)`, interleaved, the order rotating
 /// each round. Returns the samples per runner.
-fn compare(runners: &[Runner<'_>], op: Op, concurrency: usize, plan: &Plan, value: &Bytes) -> Result<Vec<Vec<Sample>>, String> {
+fn compare(
+    runners: &[Runner<'_>],
+    op: Op,
+    concurrency: usize,
+    plan: &Plan,
+    value: &Bytes,
+) -> Result<Vec<Vec<Sample>>, String> {
     let mut samples = vec![Vec::with_capacity(plan.rounds); runners.len()];
     let ops = plan.ops(concurrency);
     for round in 0..plan.rounds {
@@ -156,6 +180,38 @@ fn target(child: &child::Child) -> Result<Target, String> {
     })
 }
 
+/// Client-process instructions per operation at concurrency 1, counted by callgrind.
+fn report_instructions(target: &Target, plan: &Plan) -> Result<(), String> {
+    let ops = plan.ops_c1 / 2;
+    println!("### Instructions per operation in the client process (callgrind, concurrency 1)\n");
+    println!(
+        "Each figure is (count with {} ops - count with {ops} ops) / {ops}, so start-up and warm-up cancel out; the server runs untraced in its own process. Deterministic to within a fraction of a percent, unlike wall time on a shared machine.\n",
+        2 * ops
+    );
+    println!(
+        "| op | kv-client | reqwest | cloudflare | kv-client / reqwest | kv-client / cloudflare |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for op in [Op::Put, Op::Get] {
+        eprintln!("instructions: {}", op.name());
+        let mut counts = Vec::new();
+        for contender in ["kv-client", "reqwest", "cloudflare"] {
+            counts.push(instructions::per_op(contender, op, 1, ops, target)?);
+        }
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} |",
+            op.name(),
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[0] / counts[1],
+            counts[0] / counts[2],
+        );
+    }
+    println!();
+    Ok(())
+}
+
 fn parent(args: &[String]) -> Result<(), String> {
     let plan = Plan::from_args(args);
     println!("# Throughput (items 1-3)\n");
@@ -175,14 +231,15 @@ fn parent(args: &[String]) -> Result<(), String> {
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
     let value = Bytes::from(vec![b'v'; VALUE_BYTES]);
-    let runner = |name, contender: Result<Contender, String>, server| -> Result<Runner<'_>, String> {
-        Ok(Runner {
-            name,
-            contender: contender?,
-            server,
-            rt: &rt,
-        })
-    };
+    let runner =
+        |name, contender: Result<Contender, String>, server| -> Result<Runner<'_>, String> {
+            Ok(Runner {
+                name,
+                contender: contender?,
+                server,
+                rt: &rt,
+            })
+        };
     let clients = [
         runner("kv-client", Contender::kv_client(&mock_target), mock_proc)?,
         runner("reqwest", Contender::reqwest(&mock_target), mock_proc)?,
@@ -211,9 +268,16 @@ fn parent(args: &[String]) -> Result<(), String> {
         server_rows.push((op, c, s));
     }
 
-    println!("## 1-2. Client overhead: kv-client vs bare reqwest vs cloudflare 0.14, server kv-mock\n");
-    println!("Throughput in operations per second (median of {} rounds, min..max); ratios are medians of per-round ratios.\n", plan.rounds);
-    println!("| op | conc. | kv-client ops/s | reqwest ops/s | cloudflare ops/s | kv-client / reqwest (target >= 0.97) | met | kv-client / cloudflare (target >= 1.0) | met |");
+    println!(
+        "## 1-2. Client overhead: kv-client vs bare reqwest vs cloudflare 0.14, server kv-mock\n"
+    );
+    println!(
+        "Throughput in operations per second (median of {} rounds, min..max); ratios are medians of per-round ratios.\n",
+        plan.rounds
+    );
+    println!(
+        "| op | conc. | kv-client ops/s | reqwest ops/s | cloudflare ops/s | kv-client / reqwest (target >= 0.97) | met | kv-client / cloudflare (target >= 1.0) | met |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (op, c, s) in &client_rows {
         let t: Vec<Vec<f64>> = s.iter().map(|x| column(x, ops_per_sec)).collect();
@@ -232,8 +296,12 @@ fn parent(args: &[String]) -> Result<(), String> {
             verdict(vs_cf >= 1.0),
         );
     }
-    println!("\nCPU time of the client process per operation, in microseconds (median), and the ratio to bare reqwest:\n");
-    println!("| op | conc. | kv-client µs/op | reqwest µs/op | cloudflare µs/op | kv-client / reqwest CPU | cloudflare / reqwest CPU |");
+    println!(
+        "\nCPU time of the client process per operation, in microseconds (median), and the ratio to bare reqwest:\n"
+    );
+    println!(
+        "| op | conc. | kv-client µs/op | reqwest µs/op | cloudflare µs/op | kv-client / reqwest CPU | cloudflare / reqwest CPU |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for (op, c, s) in &client_rows {
         let t: Vec<Vec<f64>> = s.iter().map(|x| column(x, client_cpu)).collect();
@@ -248,8 +316,12 @@ fn parent(args: &[String]) -> Result<(), String> {
         );
     }
 
-    println!("\n## 3. Mock throughput: kv-mock vs bare hyper (fixed 200 + small JSON), client bare reqwest\n");
-    println!("| op | conc. | kv-mock ops/s | bare hyper ops/s | kv-mock / hyper (target >= 0.6) | met | server CPU µs/op kv-mock | bare hyper | CPU ratio |");
+    println!(
+        "\n## 3. Mock throughput: kv-mock vs bare hyper (fixed 200 + small JSON), client bare reqwest\n"
+    );
+    println!(
+        "| op | conc. | kv-mock ops/s | bare hyper ops/s | kv-mock / hyper (target >= 0.6) | met | server CPU µs/op kv-mock | bare hyper | CPU ratio |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (op, c, s) in &server_rows {
         let t: Vec<Vec<f64>> = s.iter().map(|x| column(x, ops_per_sec)).collect();
@@ -269,6 +341,13 @@ fn parent(args: &[String]) -> Result<(), String> {
         );
     }
     println!();
+    if args.iter().any(|a| a == "--no-instructions") {
+        println!("(instruction counts skipped: --no-instructions)\n");
+    } else if instructions::available() {
+        report_instructions(&mock_target, &plan)?;
+    } else {
+        println!("(instruction counts skipped: valgrind is not installed)\n");
+    }
     drop((clients, servers));
     mock.finish()?;
     hyper.finish()?;
@@ -280,6 +359,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("serve-mock") => servers::serve_mock(),
         Some("serve-hyper") => servers::serve_hyper(),
+        Some("profile") => instructions::profile(&args[1..]),
         _ => parent(&args),
     };
     match result {
