@@ -1,6 +1,7 @@
 //! The child role `expiry KEYS`: an empty kv-mock measured, then `KEYS` keys with a TTL seeded,
 //! measured, the clock moved past the TTL, one request sent (every access to a namespace frees
-//! what expired in it), measured again. It reports the three readings and says `ready`.
+//! what expired in it), measured again; then the same fill and expiry once more, measured. It
+//! reports the four readings and says `ready`.
 
 use std::time::Duration;
 
@@ -59,17 +60,21 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     rt.block_on(request())?;
     let mut out = prefixed("empty_", readings::fields());
 
-    let value = vec![b'v'; 16];
-    for i in 0..keys {
-        mock.engine()
-            .seed(
-                &ns,
-                &format!("expiring/{i:08}"),
-                value.clone(),
-                PutOptions::new().expiration_ttl(TTL),
-            )
-            .map_err(|e| format!("seed: {e}"))?;
-    }
+    let seed = |cycle: usize| -> Result<(), String> {
+        let value = vec![b'v'; 16];
+        for i in 0..keys {
+            mock.engine()
+                .seed(
+                    &ns,
+                    &format!("expiring/{cycle}/{i:08}"),
+                    value.clone(),
+                    PutOptions::new().expiration_ttl(TTL),
+                )
+                .map_err(|e| format!("seed: {e}"))?;
+        }
+        Ok(())
+    };
+    seed(1)?;
     let store = mock
         .store()
         .ok_or_else(|| "no default namespace".to_owned())?;
@@ -82,6 +87,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     out.push(("after_entries".to_owned(), stats.entries.to_string()));
     out.push(("after_expiring".to_owned(), stats.expiring.to_string()));
     out.extend(prefixed("after_", readings::fields()));
+
+    // A second cycle: the memory freed by the first is reused, not added to.
+    seed(2)?;
+    mock.clock().advance(Duration::from_secs(TTL + 1));
+    rt.block_on(request())?;
+    out.push((
+        "second_entries".to_owned(),
+        store.stats().entries.to_string(),
+    ));
+    out.extend(prefixed("second_", readings::fields()));
 
     let borrowed: Vec<(&str, String)> = out.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
     child::serve_commands(&borrowed, |_| Vec::new());

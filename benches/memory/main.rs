@@ -171,6 +171,7 @@ fn report_expiry(keys: usize) -> Result<(), String> {
     let empty = Reading::parse_fields(&run, "empty_")?;
     let full = Reading::parse_fields(&run, "full_")?;
     let after = Reading::parse_fields(&run, "after_")?;
+    let second = Reading::parse_fields(&run, "second_")?;
     let field = |name: &str| run.field(name).map(str::to_owned);
     let (full_entries, after_entries, after_expiring) = (
         field("full_entries")?,
@@ -199,6 +200,16 @@ fn report_expiry(keys: usize) -> Result<(), String> {
         mib(full.rss),
         mib(after.rss),
         verdict(rss_ratio <= EXPIRY_FACTOR)
+    );
+    let reused = if second.rss as f64 <= after.rss as f64 * EXPIRY_FACTOR {
+        "within 1.1x of the first: the freed memory was reused, not added to"
+    } else {
+        "more than 1.1x the first: memory grew across cycles"
+    };
+    println!(
+        "After a second fill and expiry of {keys} keys: live heap {}, resident {} ({reused}).\n",
+        mib(second.heap),
+        mib(second.rss)
     );
     Ok(())
 }
