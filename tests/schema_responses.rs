@@ -7,10 +7,16 @@
 
 #[path = "schema/adjustments.rs"]
 mod adjustments;
+// Shared with schema_requests.rs, which uses the parts this file does not.
+#[allow(dead_code)]
 #[path = "schema/openapi.rs"]
 mod openapi;
+// Shared with schema_requests.rs, which uses the parts this file does not.
+#[allow(dead_code)]
 #[path = "schema/path_template.rs"]
 mod path_template;
+// Shared with schema_requests.rs, which uses the parts this file does not.
+#[allow(dead_code)]
 #[path = "schema/percent.rs"]
 mod percent;
 #[path = "schema/response_check.rs"]
@@ -35,7 +41,9 @@ const UNKNOWN_NS: &str = "0123456789abcdef0123456789abcdef";
 
 /// The first error code of a failure envelope.
 fn code(answer: &response_check::Answer) -> u64 {
-    answer.json["errors"][0]["code"].as_u64().expect("an error code")
+    answer.json["errors"][0]["code"]
+        .as_u64()
+        .expect("an error code")
 }
 
 /// A multipart value write, the way the official Python SDK sends it: `value` a file part,
@@ -95,8 +103,11 @@ async fn every_operation_answers_as_the_spec_describes() {
         200,
     )
     .await;
-    d.send(Req::new("GET", NAMESPACE).param("namespace_id", &extra), 200)
-        .await;
+    d.send(
+        Req::new("GET", NAMESPACE).param("namespace_id", &extra),
+        200,
+    )
+    .await;
     let renamed = d
         .send(
             Req::new("PUT", NAMESPACE)
@@ -121,7 +132,10 @@ async fn every_operation_answers_as_the_spec_describes() {
     )
     .await;
     let missing_ns = d
-        .send(Req::new("GET", NAMESPACE).param("namespace_id", UNKNOWN_NS), 404)
+        .send(
+            Req::new("GET", NAMESPACE).param("namespace_id", UNKNOWN_NS),
+            404,
+        )
         .await;
     assert_eq!(code(&missing_ns), u64::from(codes::NAMESPACE_NOT_FOUND));
     d.send(Req::new("GET", NAMESPACES).query("per_page", 0), 400)
@@ -165,7 +179,10 @@ async fn every_operation_answers_as_the_spec_describes() {
     )
     .await;
     let meta = d
-        .send(Req::new("GET", METADATA).param("key_name", "with-meta"), 200)
+        .send(
+            Req::new("GET", METADATA).param("key_name", "with-meta"),
+            200,
+        )
         .await;
     assert_eq!(meta.json["result"], json!({"owner": "schema", "n": [1, 2]}));
     let no_meta = d
@@ -215,7 +232,10 @@ async fn every_operation_answers_as_the_spec_describes() {
     d.send(
         Req::new("PUT", VALUE)
             .param("key_name", "big-value")
-            .declared_only("application/octet-stream", limits.max_value_bytes as u64 + 1),
+            .declared_only(
+                "application/octet-stream",
+                limits.max_value_bytes as u64 + 1,
+            ),
         413,
     )
     .await;
@@ -276,7 +296,9 @@ async fn every_operation_answers_as_the_spec_describes() {
     let mut cursor: Option<String> = None;
     let mut listed = Vec::new();
     for _page in 0..10 {
-        let mut req = Req::new("GET", KEYS).query("prefix", "page/").query("limit", 10);
+        let mut req = Req::new("GET", KEYS)
+            .query("prefix", "page/")
+            .query("limit", 10);
         if let Some(c) = &cursor {
             req = req.query("cursor", c);
         }
@@ -296,11 +318,8 @@ async fn every_operation_answers_as_the_spec_describes() {
     assert_eq!(listed.len(), 25, "three pages of 10, 10 and 5 keys");
     d.send(Req::new("GET", KEYS), 200).await;
     d.send(Req::new("GET", KEYS).query("limit", 5), 400).await;
-    d.send(
-        Req::new("GET", KEYS).param("namespace_id", UNKNOWN_NS),
-        404,
-    )
-    .await;
+    d.send(Req::new("GET", KEYS).param("namespace_id", UNKNOWN_NS), 404)
+        .await;
 
     // Bulk get: text, json, with metadata.
     let text = d
@@ -336,7 +355,8 @@ async fn every_operation_answers_as_the_spec_describes() {
         json!({"m": true})
     );
     d.send(
-        Req::new("POST", BULK_GET).json(json!({"keys": ["json"], "type": "json", "withMetadata": true})),
+        Req::new("POST", BULK_GET)
+            .json(json!({"keys": ["json"], "type": "json", "withMetadata": true})),
         200,
     )
     .await;
@@ -384,15 +404,23 @@ async fn every_operation_answers_as_the_spec_describes() {
         404,
     )
     .await;
-    d.send(Req::new("DELETE", NAMESPACE).param("namespace_id", &extra), 200)
-        .await;
-    d.send(Req::new("DELETE", NAMESPACE).param("namespace_id", &extra), 404)
-        .await;
+    d.send(
+        Req::new("DELETE", NAMESPACE).param("namespace_id", &extra),
+        200,
+    )
+    .await;
+    d.send(
+        Req::new("DELETE", NAMESPACE).param("namespace_id", &extra),
+        404,
+    )
+    .await;
 
     // Coverage: every operation of the spec answered a success and a failure, each validated.
     let mut seen: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
     for c in &d.covered {
-        seen.entry(c.operation.clone()).or_default().insert(c.status);
+        seen.entry(c.operation.clone())
+            .or_default()
+            .insert(c.status);
     }
     let operations = d.spec().operations();
     assert_eq!(operations.len(), 14, "the spec has 14 operations");
@@ -407,7 +435,10 @@ async fn every_operation_answers_as_the_spec_describes() {
     }
     let statuses: BTreeSet<u16> = d.covered.iter().map(|c| c.status).collect();
     for status in [200, 400, 403, 404, 413, 414, 429] {
-        assert!(statuses.contains(&status), "no {status} answer was validated");
+        assert!(
+            statuses.contains(&status),
+            "no {status} answer was validated"
+        );
     }
 }
 
@@ -442,7 +473,11 @@ fn the_validators_reject_what_the_contract_forbids() {
     }
 
     // `nullable` is honoured: a value delete may answer `result: null` or `{}`, not a string.
-    let delete = spec.operation("DELETE", VALUE).response(200).expect("200").schema;
+    let delete = spec
+        .operation("DELETE", VALUE)
+        .response(200)
+        .expect("200")
+        .schema;
     for result in [json!(null), json!({})] {
         let body = json!({"success": true, "errors": [], "messages": [], "result": result});
         assert_eq!(spec.check(&delete, &body), Ok(()));

@@ -18,6 +18,9 @@ pub(crate) struct Adjustment {
 
 /// The path item of the bulk endpoint, as a JSON pointer.
 const BULK: &str = "/paths/~1accounts~1{account_id}~1storage~1kv~1namespaces~1{namespace_id}~1bulk";
+/// The path item of the value endpoint, as a JSON pointer.
+const VALUE: &str =
+    "/paths/~1accounts~1{account_id}~1storage~1kv~1namespaces~1{namespace_id}~1values~1{key_name}";
 /// The path item of the bulk delete endpoint, as a JSON pointer.
 const BULK_DELETE: &str =
     "/paths/~1accounts~1{account_id}~1storage~1kv~1namespaces~1{namespace_id}~1bulk~1delete";
@@ -48,6 +51,16 @@ pub(crate) const ALL: &[Adjustment] = &[
                  `type: \"json\"` any JSON value comes back as parsed, arrays and `null` included. \
                  Validated with `null` and `array` added to the allowed types.",
         apply: bulk_get_null_and_array_values,
+    },
+    Adjustment {
+        id: "multipart-metadata-text-part",
+        reason: "For a multipart value write the spec's encoding says the `metadata` part is \
+                 `application/json`. The contract: `metadata` is a part holding JSON text, and \
+                 real clients send it as a plain text part (the `cloudflare` Rust crate and \
+                 kv-client: no Content-Type, i.e. text/plain) or as application/json (the \
+                 Python SDK). Validated with `text/plain` also allowed; the part must still \
+                 parse as JSON and match the metadata schema.",
+        apply: multipart_metadata_text_part,
     },
 ];
 
@@ -120,4 +133,19 @@ fn bulk_get_null_and_array_values(doc: &mut Value) {
     let list = any_of.as_array_mut().expect("anyOf is an array");
     list.push(json!({ "type": "null" }));
     list.push(json!({ "type": "array" }));
+}
+
+fn multipart_metadata_text_part(doc: &mut Value) {
+    let content_type = at(
+        doc,
+        &format!(
+            "{VALUE}/put/requestBody/content/multipart~1form-data/encoding/metadata/contentType"
+        ),
+    );
+    assert_eq!(
+        content_type,
+        &json!("application/json"),
+        "the spec's metadata part encoding changed; revisit multipart-metadata-text-part"
+    );
+    *content_type = json!("application/json, text/plain");
 }

@@ -64,7 +64,9 @@ impl Spec {
         let text = std::fs::read_to_string(SPEC_PATH).expect("spec/cloudflare-kv-openapi.json");
         let mut doc: Value = serde_json::from_str(&text).expect("the spec is JSON");
         assert!(
-            doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.0")),
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.0")),
             "the translation below is for OpenAPI 3.0"
         );
         translate_nullable(&mut doc);
@@ -177,7 +179,9 @@ impl Operation<'_> {
 
     /// Whether the request body is required.
     pub(crate) fn request_body_required(&self) -> bool {
-        self.raw["requestBody"]["required"].as_bool().unwrap_or(false)
+        self.raw["requestBody"]["required"]
+            .as_bool()
+            .unwrap_or(false)
     }
 
     /// The security requirements: each a list of scheme names that must all be satisfied.
@@ -245,10 +249,7 @@ fn translate_nullable(value: &mut Value) {
             if map.get("nullable") == Some(&Value::Bool(true)) {
                 map.remove("nullable");
                 let inner = Value::Object(std::mem::take(map));
-                map.insert(
-                    "anyOf".to_owned(),
-                    json!([{ "type": "null" }, inner]),
-                );
+                map.insert("anyOf".to_owned(), json!([{ "type": "null" }, inner]));
             } else if map.get("nullable") == Some(&Value::Bool(false)) {
                 map.remove("nullable");
             }

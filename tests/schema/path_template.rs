@@ -30,11 +30,8 @@ pub(crate) fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, 
 pub(crate) fn fill(template: &str, params: &[(&str, &str)]) -> String {
     template
         .split('/')
-        .map(|segment| {
-            match segment
-                .strip_prefix('{')
-                .and_then(|s| s.strip_suffix('}'))
-            {
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 Some(name) => {
                     let value = params
                         .iter()
@@ -44,8 +41,8 @@ pub(crate) fn fill(template: &str, params: &[(&str, &str)]) -> String {
                     encode_segment(value)
                 }
                 None => segment.to_owned(),
-            }
-        })
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }

@@ -226,12 +226,10 @@ impl Driver {
             .trim()
             .to_ascii_lowercase();
         assert_eq!(
-            media_type,
-            documented.media_type,
+            media_type, documented.media_type,
             "{label}: {status} answered with Content-Type {content_type:?}, the spec's {} \
              response is {}",
-            documented.status_key,
-            documented.media_type
+            documented.status_key, documented.media_type
         );
         let json = if media_type == "application/json" {
             let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -300,8 +298,8 @@ async fn raw_head_only(
                 Ok(n) => raw.extend_from_slice(&buf[..n]),
             }
             if let Some(end) = find(&raw, b"\r\n\r\n") {
-                let length = header(&raw[..end], "content-length")
-                    .and_then(|v| v.parse::<usize>().ok());
+                let length =
+                    header(&raw[..end], "content-length").and_then(|v| v.parse::<usize>().ok());
                 if length.is_some_and(|l| raw.len() >= end + 4 + l) {
                     break;
                 }
@@ -313,11 +311,14 @@ async fn raw_head_only(
         .await
         .expect("kv-mock answers within 10 s");
     let end = find(&raw, b"\r\n\r\n").unwrap_or_else(|| {
-        panic!("no complete answer head: {:?}", String::from_utf8_lossy(&raw))
+        panic!(
+            "no complete answer head: {:?}",
+            String::from_utf8_lossy(&raw)
+        )
     });
     let head = &raw[..end];
-    let status_line = String::from_utf8_lossy(head.split(|b| *b == b'\r').next().unwrap_or(b""))
-        .into_owned();
+    let status_line =
+        String::from_utf8_lossy(head.split(|b| *b == b'\r').next().unwrap_or(b"")).into_owned();
     let status: u16 = status_line
         .split(' ')
         .nth(1)
@@ -327,7 +328,10 @@ async fn raw_head_only(
     let length: usize = header(head, "content-length")
         .and_then(|v| v.parse().ok())
         .expect("a Content-Length on the answer");
-    let body = raw[end + 4..].get(..length).expect("the whole body").to_vec();
+    let body = raw[end + 4..]
+        .get(..length)
+        .expect("the whole body")
+        .to_vec();
     (status, content_type, body)
 }
 
@@ -338,10 +342,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The value of header `name` (lower case) in a raw response head.
 fn header(head: &[u8], name: &str) -> Option<String> {
-    String::from_utf8_lossy(head).split("\r\n").skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().to_owned())
-    })
+    String::from_utf8_lossy(head)
+        .split("\r\n")
+        .skip(1)
+        .find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
 }
