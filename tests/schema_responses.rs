@@ -504,3 +504,27 @@ fn every_adjustment_is_documented_in_the_mock_readme() {
         );
     }
 }
+
+/// The adjusted spec that `compat/schemathesis.sh` gives schemathesis.
+const ADJUSTED_SPEC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/schema/kv-openapi-adjusted.json"
+);
+
+#[test]
+fn the_adjusted_spec_for_schemathesis_is_up_to_date() {
+    let expected = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&Spec::adjusted_openapi()).expect("serializes")
+    );
+    if std::env::var_os("UPDATE_ADJUSTED_SPEC").is_some() {
+        std::fs::write(ADJUSTED_SPEC, &expected).expect("write the adjusted spec");
+        return;
+    }
+    let committed = std::fs::read_to_string(ADJUSTED_SPEC).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "tests/schema/kv-openapi-adjusted.json is not the spec with the current adjustments; \
+         regenerate it: UPDATE_ADJUSTED_SPEC=1 cargo test -p edge-kv --test schema_responses"
+    );
+}

@@ -1,5 +1,8 @@
 //! Where Cloudflare's spec is wrong or stricter than the contract (`shared/kv-api.md`, which
-//! wins), the schema is adjusted here, one named adjustment at a time, and nowhere else. Each
+//! wins), the schema is adjusted here, one named adjustment at a time, and nowhere else. They are
+//! written in OpenAPI 3.0 terms and applied to the spec as published, so the adjusted document is
+//! still an OpenAPI 3.0 description (`kv-openapi-adjusted.json` beside this file, which
+//! schemathesis reads). Each
 //! adjustment first checks that the spec still says what it corrects, so a fixed spec fails the
 //! test instead of being silently overridden. `kv-mock/README.md` ("Spec vs contract") lists the
 //! same ids.
@@ -51,6 +54,15 @@ pub(crate) const ALL: &[Adjustment] = &[
                  `type: \"json\"` any JSON value comes back as parsed, arrays and `null` included. \
                  Validated with `null` and `array` added to the allowed types.",
         apply: bulk_get_null_and_array_values,
+    },
+    Adjustment {
+        id: "deprecated-bulk-delete-body",
+        reason: "The deprecated bulk delete (DELETE /bulk) describes its body in words (\"an \
+                 array of up to 10,000 keys\") but declares no request body, so a client \
+                 following the schema sends none. The contract: the same JSON array of key \
+                 names as POST /bulk/delete (wrangler sends it). Declared with the bulk delete \
+                 body schema.",
+        apply: deprecated_bulk_delete_body,
     },
     Adjustment {
         id: "multipart-metadata-text-part",
@@ -120,19 +132,35 @@ fn bulk_get_null_and_array_values(doc: &mut Value) {
         doc,
         "/components/schemas/workers-kv_bulk-get-result/properties/values/additionalProperties/anyOf",
     );
-    let types: Vec<&str> = any_of
-        .as_array()
-        .expect("anyOf is an array")
-        .iter()
-        .filter_map(|s| s["type"].as_str())
-        .collect();
+    let list = any_of.as_array_mut().expect("anyOf is an array");
     assert!(
-        !types.contains(&"null") && !types.contains(&"array"),
+        list.iter()
+            .all(|s| s["type"] != "array" && s.get("nullable").is_none()),
         "the spec now allows null or arrays in bulk get values; drop bulk-get-null-and-array-values"
     );
-    let list = any_of.as_array_mut().expect("anyOf is an array");
-    list.push(json!({ "type": "null" }));
-    list.push(json!({ "type": "array" }));
+    // OpenAPI 3.0 has no `null` type: "an array, or null" is its spelling of both additions.
+    list.push(json!({ "type": "array", "items": {}, "nullable": true }));
+}
+
+fn deprecated_bulk_delete_body(doc: &mut Value) {
+    let operation = at(doc, &format!("{BULK}/delete"))
+        .as_object_mut()
+        .expect("an operation object");
+    assert!(
+        !operation.contains_key("requestBody"),
+        "DELETE /bulk now declares a body; drop deprecated-bulk-delete-body"
+    );
+    operation.insert(
+        "requestBody".to_owned(),
+        json!({
+            "required": true,
+            "content": {
+                "application/json": {
+                    "schema": { "$ref": "#/components/schemas/workers-kv_bulk_delete" }
+                }
+            }
+        }),
+    );
 }
 
 fn multipart_metadata_text_part(doc: &mut Value) {

@@ -6,7 +6,7 @@
 //! `anyOf: [{"type": "null"}, <the schema without nullable>]`, which is what OpenAPI 3.0 means by
 //! it. `$ref` siblings (`{"$ref": ..., "type": "object", "nullable": true}`) are kept and applied
 //! with the reference, as draft 2020-12 does. Unknown keywords (`example`, `x-*`) are annotations.
-//! The documented differences between the spec and the contract are then applied by
+//! The documented differences between the spec and the contract are applied first, by
 //! [`crate::adjustments`]; nothing else is changed.
 
 use std::fmt::Write as _;
@@ -61,17 +61,24 @@ impl Spec {
     /// Reads, translates and adjusts the spec. Panics (a test failure) when the file is missing
     /// or malformed, or when an adjustment no longer finds what it adjusts.
     pub(crate) fn load() -> Spec {
+        let mut doc = Spec::adjusted_openapi();
+        translate_nullable(&mut doc);
+        Spec { doc }
+    }
+
+    /// The spec as published with the adjustments applied, still OpenAPI 3.0 (not translated):
+    /// what `kv-openapi-adjusted.json` holds.
+    pub(crate) fn adjusted_openapi() -> Value {
         let text = std::fs::read_to_string(SPEC_PATH).expect("spec/cloudflare-kv-openapi.json");
         let mut doc: Value = serde_json::from_str(&text).expect("the spec is JSON");
         assert!(
             doc["openapi"]
                 .as_str()
                 .is_some_and(|v| v.starts_with("3.0")),
-            "the translation below is for OpenAPI 3.0"
+            "the translation to JSON Schema is for OpenAPI 3.0"
         );
-        translate_nullable(&mut doc);
         crate::adjustments::apply(&mut doc);
-        Spec { doc }
+        doc
     }
 
     /// The whole translated document.
