@@ -96,7 +96,7 @@ for case in cases:
     total += 1
     if case.find("failure") is not None or case.find("error") is not None:
         failed.append(case.get("name"))
-print(f"operations tested: {total}, failing: {len(failed)}")
+print(f"suites run: {total} (one per operation, plus the stateful phase), failing: {len(failed)}")
 for name in failed:
     print(f"  FAILED {name}")
 PY
