@@ -826,7 +826,7 @@ async fn fault_matrix() {
         grid.push('\n');
     }
     println!(
-        "\n{grid}\nok Nreq: succeeded, N requests reached the server; ERR xN: the typed error after \
+        "\n{grid}\nok Nreq: succeeded, N requests answered by the server; ERR xN: the typed error after \
          N attempts; -: not applicable; BUG: a known bug (above); !: the cell broke a rule (see \
          below)\n"
     );

@@ -101,7 +101,6 @@ struct Counters {
     lists: AtomicU64,
     failed_ops: AtomicU64,
     not_replayable: AtomicU64,
-    known_bug: AtomicU64,
 }
 
 /// One task's view of its keys.
@@ -283,11 +282,6 @@ impl Worker {
             Ok(read) => {
                 self.counters.reads.fetch_add(1, Ordering::SeqCst);
                 self.model.check_read(&key, read.as_deref());
-            }
-            // Known kv-client bug: a 404 whose body is cut short is read as NotFound (the
-            // namespace is missing, which it is not here) instead of being retried. Counted.
-            Err(Error::NotFound { errors, .. }) if errors.is_empty() => {
-                self.counters.known_bug.fetch_add(1, Ordering::SeqCst);
             }
             Err(e) => self.failed("get", &e),
         }
@@ -561,10 +555,6 @@ async fn soak_mixed_operations_with_faults() {
         get(&c.lists),
         get(&c.failed_ops),
         get(&c.not_replayable)
-    );
-    println!(
-        "reads of a missing key failed by the known truncated-404 bug: {}",
-        get(&c.known_bug)
     );
     println!(
         "requests {requests}, faults injected {} ({:.2}% of requests), statuses {statuses:?}",
