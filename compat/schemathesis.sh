@@ -11,7 +11,7 @@
 #   content_type_conformance     the documented media type (value reads: octet-stream)
 #   response_schema_conformance  the body matches the documented schema
 #
-# Usage: compat/schemathesis.sh
+# Usage: compat/schemathesis.sh [extra schemathesis run options, e.g. --continue-on-failure]
 #   SCHEMATHESIS_MAX_EXAMPLES  test cases per operation and phase (default 20)
 #   SCHEMATHESIS_SEED          seed, for a reproducible run (default: random, printed)
 #   SCHEMATHESIS_TIMEOUT       hard bound on the schemathesis run, in seconds (default 150)
@@ -80,7 +80,7 @@ timeout --signal=INT --kill-after=10 "$time_bound" \
   --request-timeout 10 \
   --generation-database none \
   --report junit --report-junit-path "$work/junit.xml" \
-  || status=$?
+  "$@" || status=$?
 
 echo "== summary"
 if [ -f "$work/junit.xml" ]; then
