@@ -30,6 +30,17 @@ pub enum EngineError {
         /// The operation that was attempted.
         op: &'static str,
     },
+    /// The namespace title is longer than
+    /// [`MAX_NAMESPACE_TITLE_CHARS`](kv_types::limits::MAX_NAMESPACE_TITLE_CHARS).
+    #[error("{op}: 'A namespace title must be at most {max} characters, not {len}'")]
+    TitleTooLong {
+        /// The operation that was attempted.
+        op: &'static str,
+        /// Characters in the title given.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The key was written less than a second ago.
     #[error(
         "put: 'Too many writes to the same key: at most one write per second per key is allowed'"
@@ -48,6 +59,7 @@ impl EngineError {
             EngineError::NamespaceNotFound { .. } => 404,
             EngineError::DuplicateTitle { .. }
             | EngineError::InvalidTitle { .. }
+            | EngineError::TitleTooLong { .. }
             | EngineError::InvalidCursor => 400,
             EngineError::RateLimited => 429,
         }
@@ -59,7 +71,9 @@ impl EngineError {
             EngineError::Validation(v) => v.code(),
             EngineError::NamespaceNotFound { .. } => codes::NAMESPACE_NOT_FOUND,
             EngineError::DuplicateTitle { .. } => codes::DUPLICATE_NAMESPACE_TITLE,
-            EngineError::InvalidTitle { .. } => codes::INVALID_NAMESPACE_TITLE,
+            EngineError::InvalidTitle { .. } | EngineError::TitleTooLong { .. } => {
+                codes::INVALID_NAMESPACE_TITLE
+            }
             EngineError::RateLimited => codes::KEY_RATE_LIMITED,
             EngineError::InvalidCursor => codes::INVALID_CURSOR,
         }
@@ -71,6 +85,7 @@ impl StoreError for EngineError {
         match self {
             EngineError::Validation(_)
             | EngineError::InvalidTitle { .. }
+            | EngineError::TitleTooLong { .. }
             | EngineError::InvalidCursor
             | EngineError::DuplicateTitle { .. } => ErrorKind::Validation,
             EngineError::NamespaceNotFound { .. } => ErrorKind::NotFound,

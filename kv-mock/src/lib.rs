@@ -5,6 +5,7 @@ mod control;
 pub mod engine;
 pub mod error;
 pub mod fault;
+mod head_guard;
 pub mod http;
 pub mod request_log;
 mod server;

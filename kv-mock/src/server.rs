@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use kv_types::{Limits, Namespace};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::clock::Clock;
@@ -17,6 +17,7 @@ use crate::control::{self, ControlState};
 use crate::engine::{Engine, EngineConfig, NamespaceHandle};
 use crate::error::MockError;
 use crate::fault::{Fault, FaultSet};
+use crate::head_guard::GuardedStream;
 use crate::http::{ApiState, BASE_PATH, Credentials, router};
 use crate::request_log::{RequestLog, RequestRecord};
 use crate::service::MockService;
@@ -205,19 +206,7 @@ async fn serve(listener: TcpListener, service: MockService, engine: Engine) {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let service = service.clone();
-                    connections.spawn(async move {
-                        let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                            let service = service.clone();
-                            async move { service.handle(req.map(Body::new)).await }
-                        });
-                        if let Err(e) = http1::Builder::new()
-                            .keep_alive(true)
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await
-                        {
-                            tracing::debug!(error = %e, "kv-mock connection ended with an error");
-                        }
-                    });
+                    connections.spawn(serve_connection(stream, service));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "kv-mock could not accept a connection");
@@ -227,6 +216,32 @@ async fn serve(listener: TcpListener, service: MockService, engine: Engine) {
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = sweep.tick() => engine.purge_expired(),
         }
+    }
+}
+
+/// Serves one connection. Request heads are checked before hyper reads them
+/// ([`GuardedStream`]): when one is refused, hyper finishes what it has and closes, and the
+/// envelope is written on the close.
+async fn serve_connection(stream: TcpStream, service: MockService) {
+    let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let service = service.clone();
+        async move { service.handle(req.map(Body::new)).await }
+    });
+    let guarded = GuardedStream::new(stream);
+    let rejected = guarded.rejected();
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(guarded), svc);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = rejected.notified() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "kv-mock connection ended with an error");
     }
 }
 

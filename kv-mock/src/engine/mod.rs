@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
+use kv_types::limits::MAX_NAMESPACE_TITLE_CHARS;
 use kv_types::{Limits, Namespace, PutOptions, Value, ValueWithMetadata};
 
 pub use bulk::BulkPut;
@@ -199,6 +200,14 @@ impl Engine {
     ) -> Result<(), EngineError> {
         if title.trim().is_empty() {
             return Err(EngineError::InvalidTitle { op });
+        }
+        let len = title.chars().count();
+        if len > MAX_NAMESPACE_TITLE_CHARS {
+            return Err(EngineError::TitleTooLong {
+                op,
+                len,
+                max: MAX_NAMESPACE_TITLE_CHARS,
+            });
         }
         let taken = map
             .values()

@@ -530,6 +530,20 @@ async fn namespaces_endpoints() {
     f.call(Method::POST, &base(), r#"{"title":""}"#)
         .await
         .error(400, codes::INVALID_NAMESPACE_TITLE);
+    // Titles of up to 512 characters (not bytes) are taken; 513 are refused, on create and rename.
+    let at_limit = format!(r#"{{"title":"{}"}}"#, "é".repeat(512));
+    f.call(Method::POST, &base(), at_limit.as_str())
+        .await
+        .result();
+    let over = format!(r#"{{"title":"{}"}}"#, "t".repeat(513));
+    let msg = f
+        .call(Method::POST, &base(), over.as_str())
+        .await
+        .error(400, codes::INVALID_NAMESPACE_TITLE);
+    assert!(msg.contains("at most 512 characters, not 513"), "{msg}");
+    f.call(Method::PUT, &format!("{}/{id}", base()), over.as_str())
+        .await
+        .error(400, codes::INVALID_NAMESPACE_TITLE);
     f.call(Method::POST, &base(), r#"{"nope":1}"#)
         .await
         .error(400, codes::INVALID_REQUEST_BODY);

@@ -9,11 +9,42 @@ use kv_mock::{Clock, Fault, KvMock};
 use crate::answer::{Answer, check};
 use crate::generator::{Generator, Target};
 use crate::raw_http::{Connection, ReadError, wire};
+use crate::rng::Rng;
+use kv_types::codes;
 
 /// Requests over loopback.
 const LOOPBACK_REQUESTS: usize = 5_000;
 /// A status fault is injected before every this many requests.
 const FAULT_EVERY: usize = 250;
+/// One request in this many gets a corrupted request line.
+const CORRUPT_ONE_IN: usize = 40;
+
+/// Puts a byte a request target cannot hold (or a raw non-ASCII one, which it can) somewhere
+/// in `target`.
+fn corrupt_target(target: &mut String, rng: &mut Rng) {
+    let bad = rng.pick(&[
+        " ", "\0", "\u{1}", "\u{7f}", "\t", "\r", "\n", "\"", "<", "`", "{", "ÿ", "\r\n",
+    ]);
+    let mut at = rng.below(target.len() + 1);
+    while !target.is_char_boundary(at) {
+        at -= 1;
+    }
+    target.insert_str(at, bad);
+}
+
+/// Replaces the version of the request line with one hyper does not speak.
+fn corrupt_version(request: &mut Vec<u8>, rng: &mut Rng) {
+    let bad = rng.pick(&[
+        &b" HTTP/9.9\r\n"[..],
+        b" HTTP/1.1 \r\n",
+        b" HTTP/1\r\n",
+        b" http/1.1\r\n",
+        b" \r\n",
+    ]);
+    if let Some(at) = request.windows(11).position(|w| w == b" HTTP/1.1\r\n") {
+        request.splice(at..at + 11, bad.iter().copied());
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_over_loopback() {
@@ -35,6 +66,8 @@ async fn hostile_requests_over_loopback() {
     let mut fault_pending = false;
     let mut faults_seen = 0usize;
     let mut reconnects = 0usize;
+    let mut refusals = 0usize;
+    let mut rng = Rng::new(0xC0_4407);
     for i in 0..LOOPBACK_REQUESTS {
         if i.is_multiple_of(crate::RESET_EVERY) {
             mock.reset();
@@ -43,9 +76,18 @@ async fn hostile_requests_over_loopback() {
             mock.inject(Fault::status(503).times(1));
             fault_pending = true;
         }
-        let case = generator.case();
-        let request = wire(&case);
+        let mut case = generator.case();
         let head = case.method == "HEAD";
+        // Now and then a request line hyper cannot parse (never a HEAD: its answer would have
+        // no body, the refusal has one).
+        let corrupted = !head && rng.one_in(CORRUPT_ONE_IN);
+        if corrupted {
+            corrupt_target(&mut case.target, &mut rng);
+        }
+        let mut request = wire(&case);
+        if corrupted && rng.one_in(4) {
+            corrupt_version(&mut request, &mut rng);
+        }
         let (status, headers, body) = match conn.exchange(&request, head).await {
             Ok(answer) => answer,
             Err(ReadError::ClosedBeforeAnswer) => {
@@ -60,20 +102,30 @@ async fn hostile_requests_over_loopback() {
             Err(ReadError::Broken(e)) => panic!("case {i} ({}): {e}", case.describe()),
         };
         let to_api = !case.target.starts_with("/__mock");
-        let faulted = fault_pending && to_api;
+        let may_be_faulted = fault_pending && to_api;
         let answer = Answer {
             status,
             content_type: headers.get("content-type").cloned(),
             body,
         };
-        let code = check(&case, &answer, faulted).unwrap_or_else(|e| {
+        let code = check(&case, &answer, may_be_faulted).unwrap_or_else(|e| {
             panic!(
                 "case {i} ({}): {e}\nstatus {status} headers {headers:?} body {:?}",
                 case.describe(),
                 String::from_utf8_lossy(&answer.body[..answer.body.len().min(500)])
             )
         });
-        if faulted {
+        // A refused request never reached the API (nor its faults).
+        let refused = code == Some(u64::from(codes::MALFORMED_REQUEST));
+        if refused {
+            assert!(
+                corrupted,
+                "case {i} ({}): refused as malformed",
+                case.describe()
+            );
+            refusals += 1;
+        }
+        if may_be_faulted && !refused {
             fault_pending = false;
             faults_seen += 1;
             assert_eq!(status, 503, "case {i}: the injected fault");
@@ -90,7 +142,11 @@ async fn hostile_requests_over_loopback() {
         }
     }
     eprintln!(
-        "loopback fuzz: {LOOPBACK_REQUESTS} sent, statuses {statuses:?}, {faults_seen} faults, {reconnects} reconnects"
+        "loopback fuzz: {LOOPBACK_REQUESTS} sent, statuses {statuses:?}, {faults_seen} faults, {reconnects} reconnects, {refusals} malformed refused"
+    );
+    assert!(
+        refusals >= LOOPBACK_REQUESTS / CORRUPT_ONE_IN / 4,
+        "{refusals}"
     );
     assert!(faults_seen >= LOOPBACK_REQUESTS / FAULT_EVERY - 1);
     for status in [200, 400, 403, 404, 405, 413] {

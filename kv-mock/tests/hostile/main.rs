@@ -8,6 +8,7 @@ mod auth;
 mod fuzz_loopback;
 mod fuzz_router;
 mod generator;
+mod malformed_http;
 mod oneshot;
 mod path_keys;
 mod raw_http;

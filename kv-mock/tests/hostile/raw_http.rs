@@ -92,6 +92,11 @@ impl Connection {
         }
     }
 
+    /// Writes raw bytes (a request, several, or part of one).
+    pub(crate) async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
     /// Sends `request` and reads one answer: status, headers (lowercase names), body. `head`
     /// when the request was a HEAD (no body follows).
     pub(crate) async fn exchange(
@@ -134,7 +139,7 @@ impl Connection {
                 .ok_or(ReadError::Broken(format!("header line {line:?}")))?;
             headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
         }
-        let body = if head {
+        let body = if head || (100..200).contains(&status) || status == 204 || status == 304 {
             Vec::new()
         } else if let Some(len) = headers.get("content-length") {
             let len: usize = len
