@@ -51,7 +51,7 @@ pub const INVALID_QUERY: u32 = 19017;
 pub const INJECTED_FAULT: u32 = 19018;
 /// (ours) The server failed unexpectedly: 500.
 pub const INTERNAL_ERROR: u32 = 19019;
-/// (ours) The namespace title is empty or too long: 400.
+/// (ours) The namespace title is empty, or longer than 512 characters: 400.
 pub const INVALID_NAMESPACE_TITLE: u32 = 19020;
 /// (ours) The request is not HTTP/1.1 a server can parse (a bad request line or header, an
 /// invalid `Content-Length` or `Transfer-Encoding`): 400, or 414 / 431 when the target or the

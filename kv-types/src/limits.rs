@@ -25,6 +25,8 @@ pub const MAX_BULK_ITEMS: usize = 10_000;
 pub const MAX_BULK_BYTES: usize = 100_000_000;
 /// Most keys in one bulk get.
 pub const MAX_BULK_GET_KEYS: usize = 100;
+/// Longest namespace title, in characters (Cloudflare's OpenAPI: `maxLength: 512`).
+pub const MAX_NAMESPACE_TITLE_CHARS: usize = 512;
 /// Writes allowed to one key per second.
 pub const WRITES_PER_KEY_PER_SECOND: u32 = 1;
 

@@ -532,16 +532,25 @@ async fn namespaces_endpoints() {
         .error(400, codes::INVALID_NAMESPACE_TITLE);
     // Titles of up to 512 characters (not bytes) are taken; 513 are refused, on create and rename.
     let at_limit = format!(r#"{{"title":"{}"}}"#, "é".repeat(512));
-    f.call(Method::POST, &base(), at_limit.as_str())
+    let long = f
+        .call(Method::POST, &base(), at_limit.clone())
         .await
         .result();
+    let long_id = long["id"].as_str().expect("id").to_owned();
+    f.call(
+        Method::DELETE,
+        &format!("{}/{long_id}", base()),
+        Body::empty(),
+    )
+    .await
+    .result();
     let over = format!(r#"{{"title":"{}"}}"#, "t".repeat(513));
     let msg = f
-        .call(Method::POST, &base(), over.as_str())
+        .call(Method::POST, &base(), over.clone())
         .await
         .error(400, codes::INVALID_NAMESPACE_TITLE);
     assert!(msg.contains("at most 512 characters, not 513"), "{msg}");
-    f.call(Method::PUT, &format!("{}/{id}", base()), over.as_str())
+    f.call(Method::PUT, &format!("{}/{id}", base()), over.clone())
         .await
         .error(400, codes::INVALID_NAMESPACE_TITLE);
     f.call(Method::POST, &base(), r#"{"nope":1}"#)
