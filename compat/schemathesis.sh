@@ -14,6 +14,10 @@
 # Usage: compat/schemathesis.sh [extra schemathesis run options, e.g. --continue-on-failure]
 #   SCHEMATHESIS_MAX_EXAMPLES  test cases per operation and phase (default 20)
 #   SCHEMATHESIS_SEED          seed, for a reproducible run (default: random, printed)
+#   SCHEMATHESIS_PHASES        phases to run (default examples,fuzzing,stateful). The coverage phase
+#                              is left out by default: on this machine's CPython 3.11.7 it crashes
+#                              inside hypothesis ("AST constructor recursion depth mismatch", a
+#                              Runtime Error of the tool, not an answer of the mock) on most seeds.
 #   SCHEMATHESIS_TIMEOUT       hard bound on the schemathesis run, in seconds (default 150)
 # Exits non-zero when a check fails or the run does not finish in time.
 set -euo pipefail
@@ -75,6 +79,7 @@ timeout --signal=INT --kill-after=10 "$time_bound" \
   --generation-with-security-parameters false \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$max_examples" \
+  --phases "${SCHEMATHESIS_PHASES:-examples,fuzzing,stateful}" \
   --seed "$seed" \
   --workers 2 \
   --request-timeout 10 \
