@@ -281,10 +281,10 @@ impl<'a> Generator<'a> {
                 6 => "100000001".to_owned(),
                 _ => format!(" {} ", body.len()),
             };
-            // Over a socket a length that disagrees with the body cannot be framed.
-            if !self.wire_safe {
-                headers.push(("content-length".to_owned(), v.into_bytes()));
-            }
+            // Over a socket the client adds the real length after it: two that disagree (or one
+            // that is not a number) make the head malformed, which the server must refuse
+            // with an envelope.
+            headers.push(("content-length".to_owned(), v.into_bytes()));
         }
         let valid_auth = self.auth(&mut headers);
         // A request line cannot hold a space.
