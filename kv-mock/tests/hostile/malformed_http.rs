@@ -29,6 +29,11 @@ fn malformed() -> Vec<(&'static str, Vec<u8>, u16)> {
         ),
         ("bad version", b"GET / HTTP/3.0\r\n\r\n".to_vec(), 400),
         (
+            "target not UTF-8",
+            b"GET /a\xFF HTTP/1.1\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
             "bad header line",
             b"GET / HTTP/1.1\r\nno colon\r\n\r\n".to_vec(),
             400,
