@@ -413,7 +413,7 @@ fn verify_final(mock: &KvMock, models: &[(u64, Model)]) -> (Vec<String>, u64) {
                 None => None,
                 Some(e) => match parse_value(&e.value) {
                     Some(w) => {
-                        let meta = e.metadata.as_ref().map(|m| m.to_value());
+                        let meta = e.metadata.as_ref().and_then(|m| m.decode().ok());
                         if meta != Some(metadata_of(w)) {
                             problems.push(format!("{key}: metadata {meta:?} is not its write's"));
                         }

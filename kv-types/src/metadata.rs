@@ -77,12 +77,6 @@ impl Metadata {
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(self.0.get())
     }
-
-    /// The metadata as a `serde_json::Value`.
-    pub fn to_value(&self) -> serde_json::Value {
-        // The text was parsed as JSON when this was made, so it parses again.
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
-    }
 }
 
 impl PartialEq for Metadata {
