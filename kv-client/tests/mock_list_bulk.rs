@@ -84,7 +84,9 @@ async fn list_carries_metadata_and_expiration() {
     let info = &page.keys[0];
     assert_eq!(info.expiration, Some(s.now() + 600));
     assert_eq!(
-        info.metadata.as_ref().and_then(|m| m.decode::<serde_json::Value>().ok()),
+        info.metadata
+            .as_ref()
+            .and_then(|m| m.decode::<serde_json::Value>().ok()),
         Some(json!({"x": 1}))
     );
 }
