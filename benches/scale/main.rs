@@ -32,10 +32,10 @@ fn run(args: &[String]) -> Result<(), String> {
 
     println!("## 7. Start-up: `KvMock::start()` plus the first request\n");
     println!(
-        "Median of {starts} starts in one process (a new mock each time, the previous one dropped); the first request is a get of a missing key by a reqwest client made beforehand. \"cold\" is the very first start in the process.\n"
+        "Median of {starts} starts in one process (a new mock each time, the previous one dropped); the first request is a get of a missing key by a reqwest client made beforehand. \"first\" is the first start on a new runtime (for the current-thread row, the first in the process).\n"
     );
     println!(
-        "| runtime | start + first request (ms, median) | <= 2 ms | start alone (ms) | first request alone (ms) | first (ms) | start + kv-client build + first get (ms) |"
+        "| runtime | start + first request (ms, median) | <= 2 ms | start alone (ms) | first request alone (ms) | first start on the runtime (ms) | start + kv-client build + first get (ms) |"
     );
     println!("|---|---|---|---|---|---|---|");
     let current = tokio::runtime::Builder::new_current_thread()

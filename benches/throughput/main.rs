@@ -185,7 +185,7 @@ fn report_instructions(target: &Target, plan: &Plan) -> Result<(), String> {
     let ops = plan.ops_c1 / 2;
     println!("### Instructions per operation in the client process (callgrind, concurrency 1)\n");
     println!(
-        "Each figure is (count with {} ops - count with {ops} ops) / {ops}, so start-up and warm-up cancel out; the server runs untraced in its own process. Deterministic to within a fraction of a percent, unlike wall time on a shared machine.\n",
+        "Each figure is (count with {} ops - count with {ops} ops) / {ops}, so start-up and warm-up cancel out; the server runs untraced in its own process. Far steadier than wall time on a shared machine (repeated runs here differed by about 1%).\n",
         2 * ops
     );
     println!(
