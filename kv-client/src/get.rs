@@ -104,7 +104,7 @@ impl GetRequest {
         async {
             let key = self.ns.key(&ctx, &self.key)?;
             let inner = self.ns.inner();
-            let url = inner.endpoints.value(self.ns.id(), &key);
+            let url = self.ns.value_url(&key);
             let response = run(
                 inner,
                 &ctx,
@@ -156,7 +156,7 @@ impl KvNamespace {
     pub(crate) async fn read(&self, ctx: &Context) -> Result<Option<Read>, Error> {
         let key = self.key(ctx, ctx.key().unwrap_or_default())?;
         let inner = self.inner();
-        let url = inner.endpoints.value(self.id(), &key);
+        let url = self.value_url(&key);
         run(
             inner,
             ctx,

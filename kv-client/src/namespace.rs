@@ -46,6 +46,8 @@ use crate::trace::op_span;
 pub struct KvNamespace {
     client: Client,
     id: Arc<str>,
+    /// `.../namespaces/{id}/values`, built once: value URLs extend it (see `value_url`).
+    values: Arc<reqwest::Url>,
 }
 
 impl fmt::Debug for KvNamespace {
@@ -59,10 +61,17 @@ impl fmt::Debug for KvNamespace {
 
 impl KvNamespace {
     pub(crate) fn new(client: Client, id: String) -> KvNamespace {
+        let values = Arc::new(client.inner().endpoints.values(&id));
         KvNamespace {
             client,
             id: id.into(),
+            values,
         }
+    }
+
+    /// The URL of `key`'s value.
+    pub(crate) fn value_url(&self, key: &Key) -> reqwest::Url {
+        crate::endpoint::value_in(&self.values, &self.inner().endpoints, &self.id, key)
     }
 
     /// The namespace id.
@@ -118,7 +127,7 @@ impl KvNamespace {
         async {
             let key = self.key(&ctx, ctx.key().unwrap_or_default())?;
             let inner = self.inner();
-            let url = inner.endpoints.value(&self.id, &key);
+            let url = self.value_url(&key);
             run(
                 inner,
                 &ctx,

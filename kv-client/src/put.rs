@@ -124,7 +124,7 @@ impl PutBuilder {
         options
             .check(&limits)
             .map_err(|e| Error::validation(&ctx, e))?;
-        let mut url = inner.endpoints.value(ns.id(), &key);
+        let mut url = ns.value_url(&key);
         match options.effective_expiration() {
             Some(Expiration::Ttl(ttl)) => {
                 crate::endpoint::set_query(&mut url, &[("expiration_ttl", ttl.to_string())]);
