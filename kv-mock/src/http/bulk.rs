@@ -111,10 +111,7 @@ pub(crate) async fn bulk_write(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("bulk write"))?;
+    let ns = state.namespace(&path.namespace, "bulk write")?;
     let limits = *state.engine.limits();
     let items: Vec<WireItem> = read_json(
         body,
@@ -145,10 +142,7 @@ pub(crate) async fn bulk_delete(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("bulk delete"))?;
+    let ns = state.namespace(&path.namespace, "bulk delete")?;
     let limits = *state.engine.limits();
     let keys: Vec<String> = read_json(
         body,
@@ -171,10 +165,7 @@ pub(crate) async fn bulk_get(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("bulk get"))?;
+    let ns = state.namespace(&path.namespace, "bulk get")?;
     let limits = *state.engine.limits();
     let request: BulkGetRequest = read_json(
         body,

@@ -36,10 +36,7 @@ pub(crate) async fn list_keys(
     path: ApiPath,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("list keys"))?;
+    let ns = state.namespace(&path.namespace, "list keys")?;
     let mut options = ListOptions::new();
     if let Some(prefix) = query.get("prefix") {
         options = options.prefix(prefix);

@@ -70,6 +70,17 @@ impl ApiState {
         self
     }
 
+    /// The namespace `id`, or the contract's 404 naming the operation `op`.
+    pub(crate) fn namespace(
+        &self,
+        id: &str,
+        op: &'static str,
+    ) -> Result<crate::NamespaceHandle, ApiError> {
+        self.engine
+            .namespace(id)
+            .ok_or(ApiError::namespace_not_found(op))
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine

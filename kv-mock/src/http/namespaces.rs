@@ -118,10 +118,7 @@ pub(crate) async fn rename_namespace(
     body: Body,
 ) -> Result<Response, ApiError> {
     // A missing namespace is reported before the body is looked at.
-    state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("rename namespace"))?;
+    state.namespace(&path.namespace, "rename namespace")?;
     let title = read_title(body, &headers).await?;
     Ok(ok(state
         .engine

@@ -36,10 +36,7 @@ pub(crate) async fn put_value(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("put"))?;
+    let ns = state.namespace(&path.namespace, "put")?;
     let limits = *state.engine.limits();
     let key = path.key(&limits)?;
     let mut options = put_options(&query, &state)?;
@@ -58,10 +55,7 @@ pub(crate) async fn get_value(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("get"))?;
+    let ns = state.namespace(&path.namespace, "get")?;
     let key = path.key(state.engine.limits())?;
     let entry = ns.get_sync(&key)?.ok_or(ApiError::key_not_found())?;
     let mut response = Response::new(Body::from(entry.value));
@@ -82,10 +76,7 @@ pub(crate) async fn delete_value(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("delete"))?;
+    let ns = state.namespace(&path.namespace, "delete")?;
     let key = path.key(state.engine.limits())?;
     ns.delete_sync(&key)?;
     Ok(ok_empty())
@@ -96,10 +87,7 @@ pub(crate) async fn get_metadata(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    let ns = state
-        .engine
-        .namespace(&path.namespace)
-        .ok_or(ApiError::namespace_not_found("get metadata"))?;
+    let ns = state.namespace(&path.namespace, "get metadata")?;
     let key = path.key(state.engine.limits())?;
     let metadata = ns.metadata_sync(&key)?.ok_or(ApiError::key_not_found())?;
     Ok(ok(metadata))
