@@ -222,15 +222,9 @@ impl KvNamespace {
             let mut packer = Packer::new(&self.inner().limits);
             for item in items {
                 let (key, bytes) = wire_item(self, &ctx, item.into())?;
-                packer.push(key.clone(), &bytes).map_err(|len| {
-                    Error::validation(
-                        &ctx.clone().with_key(key),
-                        kv_types::ValidationError::BulkTooLarge {
-                            len,
-                            max: self.inner().limits.max_bulk_bytes,
-                        },
-                    )
-                })?;
+                packer
+                    .push(key.clone(), &bytes)
+                    .map_err(|len| self.item_too_large(&ctx.clone().with_key(key), len))?;
             }
             let url = self.inner().endpoints.bulk(self.id());
             self.send_chunks(&ctx, Method::PUT, url, packer.finish())
@@ -258,15 +252,9 @@ impl KvNamespace {
                 let bytes = serde_json::to_vec(key.as_str()).map_err(|e| {
                     Error::decode(&key_ctx, 0, format!("cannot serialize the key: {e}"))
                 })?;
-                packer.push(key.into_string(), &bytes).map_err(|len| {
-                    Error::validation(
-                        &key_ctx,
-                        kv_types::ValidationError::BulkTooLarge {
-                            len,
-                            max: self.inner().limits.max_bulk_bytes,
-                        },
-                    )
-                })?;
+                packer
+                    .push(key.into_string(), &bytes)
+                    .map_err(|len| self.item_too_large(&key_ctx, len))?;
             }
             let url = self.inner().endpoints.bulk_delete(self.id());
             self.send_chunks(&ctx, Method::POST, url, packer.finish())
@@ -274,6 +262,17 @@ impl KvNamespace {
         }
         .instrument(span)
         .await
+    }
+
+    /// One item too large to fit in any bulk request: a validation error naming its key.
+    fn item_too_large(&self, ctx: &Context, len: usize) -> Error {
+        Error::validation(
+            ctx,
+            kv_types::ValidationError::BulkTooLarge {
+                len,
+                max: self.inner().limits.max_bulk_bytes,
+            },
+        )
     }
 
     async fn send_chunks(
