@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # schemathesis drives the standalone kv-mock from Cloudflare's OpenAPI description of the KV API.
 #
-# The spec it reads is tests/schema/kv-openapi-adjusted.json: spec/cloudflare-kv-openapi.json with
+# The spec it reads is tests/it/schema/kv-openapi-adjusted.json: spec/cloudflare-kv-openapi.json with
 # the documented spec-vs-contract adjustments applied (kv-mock/README.md, "Spec vs contract";
-# `cargo test -p edge-kv --test schema_responses` fails when that file is stale). Every operation
+# `cargo test -p edge-kv --test it schema` fails when that file is stale). Every operation
 # gets a bounded run of generated requests, valid and invalid, with the account and namespace ids
 # and a Bearer token; each answer must pass these checks:
 #   not_a_server_error           no 5xx
@@ -73,7 +73,7 @@ echo "== schemathesis: $max_examples examples per operation, seed $seed, at most
 status=0
 timeout --signal=INT --kill-after=10 "$time_bound" \
   "$venv/bin/schemathesis" --no-color --config-file "$work/schemathesis.toml" run \
-  "$root/tests/schema/kv-openapi-adjusted.json" \
+  "$root/tests/it/schema/kv-openapi-adjusted.json" \
   --url "$base_url" \
   --header "Authorization: Bearer $token" \
   --generation-with-security-parameters false \

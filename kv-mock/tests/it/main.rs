@@ -1,0 +1,9 @@
+//! kv-mock's integration tests, one binary: the mock over loopback and through its router,
+//! hostile input, concurrency and the standalone server. (`big_upload` is a binary of its own:
+//! it measures this process's resident memory, which other tests running beside it would move.)
+
+mod concurrency;
+mod garbage;
+mod hostile;
+mod loopback;
+mod standalone;
