@@ -1,6 +1,7 @@
 //! Against kv-mock: injected faults, the per-key write limit under concurrent writers, a cut-off
 //! stream that stores nothing, and authentication.
 
+use crate::kit;
 use std::time::Duration;
 
 use crate::kit::{start, start_with};
@@ -69,10 +70,7 @@ async fn reset_and_truncated_responses_are_retried() {
 #[tokio::test]
 async fn delay_past_the_attempt_timeout_is_retried() {
     let s = start().await;
-    let client = Client::builder()
-        .base_url(s.mock.base_url())
-        .account_id(s.mock.account_id())
-        .api_token("t")
+    let client = kit::client_builder(&s.mock)
         .attempt_timeout(Duration::from_millis(150))
         .sleeper(s.time.clone())
         .clock(s.time.clone())

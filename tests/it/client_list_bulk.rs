@@ -1,5 +1,6 @@
 //! Against kv-mock: lists over many pages, bulk writes, deletes and reads over the API's limits.
 
+use crate::kit;
 use std::collections::BTreeMap;
 
 use crate::kit::{start, start_with};
@@ -194,10 +195,7 @@ async fn bulk_failures_name_every_key() {
         max_bulk_items: 10,
         ..Limits::PRODUCTION
     };
-    let client = kv_client::Client::builder()
-        .base_url(s.mock.base_url())
-        .account_id(s.mock.account_id())
-        .api_token("t")
+    let client = kit::client_builder(&s.mock)
         .limits(limits)
         .retry(kv_client::RetryConfig::none())
         .build()

@@ -8,13 +8,14 @@
 //! - A few writers of one key with the limit on and the default retry policy: all land.
 //! - 64 tasks on 64 keys: every write is readable, and listed once.
 
+use crate::kit;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use edge_kv::client::{Client, Error, KvNamespace, RetryConfig, StopReason, WithMetadata};
+use edge_kv::client::{Error, KvNamespace, RetryConfig, StopReason, WithMetadata};
 use edge_kv::mock::KvMock;
 use edge_kv::types::ListOptions;
 use futures_util::TryStreamExt;
@@ -51,18 +52,11 @@ fn writer_of(bytes: &[u8]) -> Option<usize> {
 }
 
 async fn start_mock(rate_limit: bool) -> KvMock {
-    KvMock::builder()
-        .rate_limit(rate_limit)
-        .start()
-        .await
-        .expect("mock starts")
+    kit::start_mock(KvMock::builder().rate_limit(rate_limit)).await
 }
 
 fn namespace(mock: &KvMock, retry: RetryConfig) -> KvNamespace {
-    Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("concurrency")
+    kit::client_builder(mock)
         .retry(retry)
         .build()
         .expect("client")

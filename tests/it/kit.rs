@@ -1,12 +1,28 @@
-//! Test scaffolding for kv-mock: a mock on a frozen clock and a client whose waits move that
-//! clock, so the per-key write limit and expiry are exercised without real waiting.
+//! The one test kit of the cross-crate tests: a mock and a client pointed at it
+//! ([`client_builder`], [`start_mock`]), and, for tests of waiting, a mock on a frozen clock with
+//! a client whose waits move that clock ([`start`], [`start_with`]), so the per-key write limit
+//! and expiry are exercised without real waiting.
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use kv_client::time::{FixedJitter, ManualTime, Sleep, Sleeper};
-use kv_client::{Client, KvNamespace, RetryConfig};
-use kv_mock::KvMock;
+use kv_client::{Client, ClientBuilder, KvNamespace, RetryConfig};
+use kv_mock::{KvMock, MockBuilder};
 use kv_types::Limits;
+
+/// A client builder pointed at `mock`: its base URL, its account and a placeholder token (the
+/// mock accepts any token unless it was started with credentials). Tests set what they test.
+pub(crate) fn client_builder(mock: &KvMock) -> ClientBuilder {
+    Client::builder()
+        .base_url(mock.base_url())
+        .account_id(mock.account_id())
+        .api_token("kit-token")
+}
+
+/// The mock `builder` describes, started on 127.0.0.1.
+pub(crate) async fn start_mock(builder: MockBuilder) -> KvMock {
+    builder.start().await.expect("kv-mock starts")
+}
 
 /// Where the frozen clocks start.
 pub(crate) const START_SECS: u64 = 1_700_000_000;
@@ -54,17 +70,9 @@ pub(crate) async fn start() -> Service {
 /// A mock from `builder` (its clock replaced by a frozen one) and a client with the same limits.
 pub(crate) async fn start_with(builder: kv_mock::MockBuilder, limits: Limits) -> Service {
     let mock_clock = kv_mock::Clock::frozen_at(START_SECS);
-    let mock = builder
-        .clock(mock_clock.clone())
-        .limits(limits)
-        .start()
-        .await
-        .expect("mock starts");
+    let mock = start_mock(builder.clock(mock_clock.clone()).limits(limits)).await;
     let time = ManualTime::with_wall(UNIX_EPOCH + Duration::from_secs(START_SECS));
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("any-token")
+    let client = client_builder(&mock)
         .limits(limits)
         .retry(RetryConfig {
             max_retries: 10,

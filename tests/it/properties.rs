@@ -9,11 +9,12 @@
 //!
 //! Each test runs one mock (per-key write limit off) and a modest number of cases.
 
+use crate::kit;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use edge_kv::client::{Body, Client, KvNamespace, RetryConfig};
+use edge_kv::client::{Body, KvNamespace, RetryConfig};
 use edge_kv::mock::{Clock, KvMock};
 use edge_kv::types::{KeyInfo, ListOptions, limits::MAX_KEY_BYTES, limits::MAX_METADATA_BYTES};
 use proptest::collection::{btree_map, vec};
@@ -41,16 +42,8 @@ fn runner(cases: u32) -> TestRunner {
 /// A mock with the per-key write limit off, and a client namespace on it that does not retry
 /// (so any failure shows as it is).
 async fn mock_and_client(clock: Clock) -> (KvMock, KvNamespace) {
-    let mock = KvMock::builder()
-        .rate_limit(false)
-        .clock(clock)
-        .start()
-        .await
-        .expect("mock starts");
-    let kv = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("properties")
+    let mock = kit::start_mock(KvMock::builder().rate_limit(false).clock(clock)).await;
+    let kv = kit::client_builder(&mock)
         .retry(RetryConfig::none())
         .build()
         .expect("client")

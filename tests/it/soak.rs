@@ -18,13 +18,14 @@
 //! key whose last operation was acknowledged must hold exactly that write (with its metadata).
 //! Memory is the process's resident set (client and mock both), sampled from /proc/self/status.
 
+use crate::kit;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use edge_kv::client::{Body, BulkPutItem, Client, Error, KvNamespace, RetryConfig};
+use edge_kv::client::{Body, BulkPutItem, Error, KvNamespace, RetryConfig};
 use edge_kv::mock::{Fault, FaultMatch, KvMock};
 use edge_kv::types::{ListOptions, Metadata, Value};
 use futures_util::TryStreamExt;
@@ -467,11 +468,8 @@ async fn soak_mixed_operations_with_faults() {
     let secs = env_u64("SOAK_SECS", 600);
     let tasks = env_u64("SOAK_TASKS", 32);
     let max_ops = env_u64("SOAK_MAX_OPS", 20_000_000);
-    let mock = Arc::new(KvMock::start().await.expect("mock starts"));
-    let kv = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("soak")
+    let mock = Arc::new(kit::start_mock(KvMock::builder()).await);
+    let kv = kit::client_builder(&mock)
         .attempt_timeout(Duration::from_secs(2))
         .retry(RetryConfig {
             max_retries: 10,

@@ -3,9 +3,10 @@
 
 mod suite;
 
+use crate::kit;
 use std::sync::Arc;
 
-use edge_kv::client::{Client, KvNamespace};
+use edge_kv::client::KvNamespace;
 use edge_kv::mock::{Clock, Engine, EngineConfig, KvMock, NamespaceHandle};
 use edge_kv::types::{KvStore, Limits};
 
@@ -23,17 +24,8 @@ fn engine_store() -> (NamespaceHandle, Clock) {
 
 /// A fresh mock server, with the per-key write limit off, and a client namespace on it.
 async fn client_store() -> (KvMock, KvNamespace) {
-    let mock = KvMock::builder()
-        .rate_limit(false)
-        .start()
-        .await
-        .expect("mock starts");
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .account_id(mock.account_id())
-        .api_token("conformance")
-        .build()
-        .expect("client");
+    let mock = kit::start_mock(KvMock::builder().rate_limit(false)).await;
+    let client = kit::client_builder(&mock).build().expect("client");
     let kv = client.namespace(mock.namespace_id());
     (mock, kv)
 }

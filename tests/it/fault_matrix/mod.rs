@@ -17,6 +17,7 @@
 mod fault_proxy;
 mod http_date;
 
+use crate::kit;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use edge_kv::client::{Body, BulkPutItem, Client, Error, KvNamespace, Operation, RetryConfig};
+use edge_kv::client::{Body, BulkPutItem, Error, KvNamespace, Operation, RetryConfig};
 use edge_kv::mock::{Fault, KvMock};
 use edge_kv::types::{ListOptions, Metadata, PutOptions, Value, codes};
 use fault_proxy::{FaultProxy, Scripted};
@@ -295,10 +296,8 @@ struct CellReport {
 }
 
 fn client(base_url: &str, mock: &KvMock) -> KvNamespace {
-    Client::builder()
+    kit::client_builder(mock)
         .base_url(base_url)
-        .account_id(mock.account_id())
-        .api_token("fault-matrix-token")
         .connect_timeout(ATTEMPT_TIMEOUT)
         .attempt_timeout(ATTEMPT_TIMEOUT)
         .retry(RETRY)
