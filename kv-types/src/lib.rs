@@ -25,6 +25,8 @@
 
 pub mod bulk;
 pub mod codes;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod envelope;
 pub mod error;
 pub mod expiration;
