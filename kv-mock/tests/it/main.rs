@@ -1,8 +1,10 @@
 //! kv-mock's integration tests, one binary: the mock over loopback and through its router,
-//! hostile input, concurrency and the standalone server. (`big_upload` is a binary of its own:
+//! hostile input, concurrency, kv-types' conformance suite against the engine, and the standalone
+//! server. (`big_upload` is a binary of its own:
 //! it measures this process's resident memory, which other tests running beside it would move.)
 
 mod concurrency;
+mod conformance;
 mod garbage;
 mod hostile;
 mod loopback;

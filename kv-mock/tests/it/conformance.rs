@@ -1,0 +1,163 @@
+//! kv-types' conformance suite against the engine's namespace store, no socket: with the per-key
+//! write limit on and a frozen clock the suite moves, with the limit off, through
+//! `Arc<dyn KvStore>`, and with small limits and real time (the path a store without a movable
+//! clock takes).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kv_mock::{Clock, Engine, EngineConfig, EngineError, NamespaceHandle};
+use kv_types::conformance::{self, Harness, MovableClock, Outcome, WriteLimit};
+use kv_types::{KvStore, Limits};
+
+/// The mock's clock, as the suite moves it.
+struct MockClock(Clock);
+
+impl MovableClock for MockClock {
+    fn now_secs(&self) -> u64 {
+        self.0.now_secs()
+    }
+
+    fn advance(&self, by: Duration) {
+        self.0.advance(by);
+    }
+}
+
+/// Now, for a frozen clock that starts at the real time (so absolute expirations look sane).
+fn real_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(1_700_000_000)
+}
+
+/// One namespace of a fresh engine.
+fn namespace(limits: Limits, rate_limit: bool, clock: Clock) -> NamespaceHandle {
+    let engine = Engine::new(EngineConfig {
+        limits,
+        rate_limit,
+        clock,
+    });
+    let ns = engine.create_namespace("conformance").expect("create");
+    engine.namespace(&ns.id).expect("just created")
+}
+
+#[tokio::test]
+async fn engine_with_the_write_limit_and_a_moved_clock() {
+    let clock = Clock::frozen_at(real_now());
+    let store = namespace(Limits::PRODUCTION, true, clock.clone());
+    let harness = Harness::new(store)
+        .clock(MockClock(clock))
+        .write_limit(WriteLimit::Enforced);
+    let report = conformance::run(&harness).await;
+    println!("{report}");
+    report.assert_passed();
+    assert_eq!(
+        report.skipped().count(),
+        0,
+        "with a clock and the write limit enforced every check runs"
+    );
+    let left = harness
+        .store()
+        .list(kv_types::ListOptions::new())
+        .await
+        .expect("list");
+    assert!(
+        left.keys.is_empty(),
+        "run() cleans up after every check: {:?}",
+        left.keys
+    );
+}
+
+#[tokio::test]
+async fn engine_without_the_write_limit() {
+    let clock = Clock::frozen_at(real_now());
+    let store = namespace(Limits::PRODUCTION, false, clock.clone());
+    let harness = Harness::new(store)
+        .clock(MockClock(clock))
+        .write_limit(WriteLimit::Off);
+    let report = conformance::run(&harness).await;
+    println!("{report}");
+    report.assert_passed();
+}
+
+#[tokio::test]
+async fn engine_as_a_dyn_store() {
+    let clock = Clock::frozen_at(real_now());
+    let store: Arc<dyn KvStore<Error = EngineError>> =
+        Arc::new(namespace(Limits::PRODUCTION, true, clock.clone()));
+    let harness = Harness::new(store)
+        .clock(MockClock(clock))
+        .write_limit(WriteLimit::Enforced);
+    conformance::run(&harness).await.assert_passed();
+}
+
+#[tokio::test]
+async fn engine_with_small_limits_in_real_time() {
+    let limits = Limits {
+        max_key_bytes: 96,
+        max_value_bytes: 4096,
+        max_metadata_bytes: 64,
+        min_ttl_secs: 1,
+        min_list_limit: 2,
+        max_list_limit: 50,
+        ..Limits::PRODUCTION
+    };
+    let store = namespace(limits, false, Clock::system());
+    let harness = Harness::new(store)
+        .limits(limits)
+        .write_limit(WriteLimit::Off)
+        .prefix("c/");
+    let report = conformance::run(&harness).await;
+    println!("{report}");
+    report.assert_passed();
+    assert_eq!(
+        report.skipped().count(),
+        0,
+        "a 1 s TTL is waited for in real time"
+    );
+}
+
+#[tokio::test]
+async fn without_a_clock_the_long_expiry_is_skipped_not_passed() {
+    let store = namespace(Limits::PRODUCTION, false, Clock::system());
+    let harness = Harness::new(store).write_limit(WriteLimit::Off);
+    let outcome = conformance::expiry(&harness).await.expect("no failure");
+    assert!(
+        matches!(&outcome, Outcome::Skipped(why) if why.contains("60 s")),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_suite_catches_a_store_that_breaks_a_limit() {
+    // An engine enforcing a larger metadata limit than the harness claims: the boundary check
+    // must see metadata over the claimed limit accepted.
+    let claimed = Limits {
+        max_metadata_bytes: 100,
+        ..Limits::PRODUCTION
+    };
+    let store = namespace(Limits::PRODUCTION, false, Clock::frozen_at(real_now()));
+    let harness = Harness::new(store)
+        .limits(claimed)
+        .write_limit(WriteLimit::Off);
+    let failure = conformance::metadata_size_limit(&harness)
+        .await
+        .expect_err("metadata of 101 bytes is accepted by this store");
+    assert!(
+        failure
+            .message()
+            .contains("metadata of 101 bytes was accepted"),
+        "{failure}"
+    );
+    // And one whose write limit is off while the harness says it is enforced.
+    let store = namespace(Limits::PRODUCTION, false, Clock::frozen_at(real_now()));
+    let harness = Harness::new(store).write_limit(WriteLimit::Enforced);
+    let failure = conformance::write_limit(&harness)
+        .await
+        .expect_err("a second write within the second is accepted");
+    assert!(
+        failure.message().contains("one write per second"),
+        "{failure}"
+    );
+}
