@@ -1,81 +1,103 @@
-//! One conformance suite, run against every `KvStore` of the workspace: the mock's engine (no
-//! socket), and the HTTP client talking to the mock over loopback. Both must behave alike.
+//! kv-types' conformance suite against kv-client over kv-mock (loopback), and against the real
+//! service when its credentials are in the environment (`real_service`). The suite itself is
+//! `kv_types::conformance`; kv-mock's own tests run it against the engine without a socket.
 
-mod suite;
+mod real_service;
 
-use crate::kit;
-use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use edge_kv::client::KvNamespace;
-use edge_kv::mock::{Clock, Engine, EngineConfig, KvMock, NamespaceHandle};
-use edge_kv::types::{KvStore, Limits};
+use kv_client::time::{FixedJitter, ManualTime};
+use kv_client::{KvNamespace, RetryConfig};
+use kv_mock::KvMock;
+use kv_types::Limits;
+use kv_types::conformance::{self, Harness, MovableClock, WriteLimit};
 
-/// A fresh namespace of a fresh engine, with the per-key write limit off.
-fn engine_store() -> (NamespaceHandle, Clock) {
-    let clock = Clock::system();
-    let engine = Engine::new(EngineConfig {
-        limits: Limits::PRODUCTION,
-        rate_limit: false,
-        clock: clock.clone(),
-    });
-    let ns = engine.create_namespace("conformance").expect("create");
-    (engine.namespace(&ns.id).expect("exists"), clock)
+use crate::kit::{self, SharedSleeper};
+
+/// The mock's clock and the client's, moved together, so the client's own checks of absolute
+/// expirations agree with the mock's whatever the suite does to time.
+struct BothClocks {
+    mock: kv_mock::Clock,
+    client: ManualTime,
 }
 
-/// A fresh mock server, with the per-key write limit off, and a client namespace on it.
-async fn client_store() -> (KvMock, KvNamespace) {
-    let mock = kit::start_mock(KvMock::builder().rate_limit(false)).await;
-    let client = kit::client_builder(&mock).build().expect("client");
+impl MovableClock for BothClocks {
+    fn now_secs(&self) -> u64 {
+        self.mock.now_secs()
+    }
+
+    fn advance(&self, by: Duration) {
+        self.mock.advance(by);
+        self.client.advance(by);
+    }
+}
+
+/// A mock on a frozen clock starting at the real time, and a client whose clock is moved with
+/// it; retries as given.
+async fn client_over_mock(
+    rate_limit: bool,
+    retry: RetryConfig,
+) -> (KvMock, KvNamespace, BothClocks) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .expect("the system clock is after 1970");
+    let mock_clock = kv_mock::Clock::frozen_at(now);
+    let mock = kit::start_mock(
+        KvMock::builder()
+            .rate_limit(rate_limit)
+            .clock(mock_clock.clone()),
+    )
+    .await;
+    let time = ManualTime::with_wall(UNIX_EPOCH + Duration::from_secs(now));
+    let client = kit::client_builder(&mock)
+        .limits(Limits::PRODUCTION)
+        .retry(retry)
+        .clock(time.clone())
+        .sleeper(SharedSleeper {
+            client: time.clone(),
+            mock: mock_clock.clone(),
+        })
+        .jitter(FixedJitter(0.5))
+        .build()
+        .expect("client");
     let kv = client.namespace(mock.namespace_id());
-    (mock, kv)
-}
-
-macro_rules! conformance {
-    ($($name:ident => |$store:ident, $now:ident| $body:expr;)*) => {
-        mod engine {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let (store, clock) = engine_store();
-                    let $now = clock.now_secs();
-                    let $store = &store;
-                    $body.await;
-                }
-            )*
-        }
-        mod client_over_http {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let (mock, store) = client_store().await;
-                    let $now = mock.clock().now_secs();
-                    let $store = &store;
-                    $body.await;
-                }
-            )*
-        }
-        mod engine_as_dyn_store {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let (store, clock) = engine_store();
-                    let $now = clock.now_secs();
-                    let dynamic: Arc<dyn KvStore<Error = edge_kv::mock::EngineError>> = Arc::new(store);
-                    let $store = &*dynamic;
-                    $body.await;
-                }
-            )*
-        }
+    let clocks = BothClocks {
+        mock: mock_clock,
+        client: time,
     };
+    (mock, kv, clocks)
 }
 
-conformance! {
-    values_round_trip => |s, _now| suite::values_round_trip(s);
-    odd_keys_round_trip => |s, _now| suite::odd_keys_round_trip(s);
-    metadata_and_overwrite => |s, now| suite::metadata_and_overwrite(s, now);
-    list_pages => |s, _now| suite::list_pages(s);
-    validation_is_typed => |s, _now| suite::validation_is_typed(s, Limits::PRODUCTION.max_value_bytes);
+/// The write limit on, and no retries, so the suite sees the 429 itself.
+#[tokio::test]
+async fn client_over_mock_with_the_write_limit() {
+    let (mock, kv, clocks) = client_over_mock(true, RetryConfig::none()).await;
+    let harness = Harness::new(kv)
+        .clock(clocks)
+        .write_limit(WriteLimit::Enforced);
+    let report = conformance::run(&harness).await;
+    println!("{report}");
+    report.assert_passed();
+    assert_eq!(
+        report.skipped().count(),
+        0,
+        "every check runs against the mock"
+    );
+    let left = mock
+        .engine()
+        .namespace(mock.namespace_id())
+        .expect("default namespace")
+        .stats();
+    assert_eq!(left.entries, 0, "run() deletes what every check wrote");
+}
+
+/// The write limit off, retries on (the client's defaults otherwise).
+#[tokio::test]
+async fn client_over_mock_without_the_write_limit() {
+    let (_mock, kv, clocks) = client_over_mock(false, RetryConfig::default()).await;
+    let harness = Harness::new(kv).clock(clocks).write_limit(WriteLimit::Off);
+    let report = conformance::run(&harness).await;
+    println!("{report}");
+    report.assert_passed();
 }
