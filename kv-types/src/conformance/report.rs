@@ -168,3 +168,79 @@ pub(crate) fn refused<T: fmt::Debug, E: StoreError>(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0:?}")]
+    struct Kind(ErrorKind, Option<ValidationError>);
+
+    impl StoreError for Kind {
+        fn kind(&self) -> ErrorKind {
+            self.0
+        }
+        fn validation(&self) -> Option<&ValidationError> {
+            self.1.as_ref()
+        }
+    }
+
+    const TOO_LONG: ValidationError = ValidationError::KeyTooLong { len: 513, max: 512 };
+
+    fn is_too_long(v: &ValidationError) -> bool {
+        matches!(v, ValidationError::KeyTooLong { .. })
+    }
+
+    #[test]
+    fn refused_accepts_only_the_right_refusal() {
+        let ok: Result<(), Kind> = Err(Kind(ErrorKind::Validation, Some(TOO_LONG)));
+        assert_eq!(refused(ok, "put", is_too_long), Ok(()));
+        let unnamed: Result<(), Kind> = Err(Kind(ErrorKind::Validation, None));
+        assert_eq!(refused(unnamed, "put", is_too_long), Ok(()));
+
+        let accepted: Result<u8, Kind> = Ok(7);
+        let f = refused(accepted, "put of a long key", is_too_long).expect_err("accepted");
+        assert_eq!(
+            f.message(),
+            "put of a long key was accepted (answered 7); the contract refuses it"
+        );
+        let other: Result<(), Kind> = Err(Kind(ErrorKind::Other, None));
+        let f = refused(other, "put", is_too_long).expect_err("wrong kind");
+        assert!(
+            f.message().contains("kind Other, expected Validation"),
+            "{f}"
+        );
+        let wrong: Result<(), Kind> =
+            Err(Kind(ErrorKind::Validation, Some(ValidationError::EmptyKey)));
+        let f = refused(wrong, "put", is_too_long).expect_err("wrong rule");
+        assert!(f.message().contains("wrong rule"), "{f}");
+    }
+
+    #[test]
+    fn context_names_the_operation_and_the_kind() {
+        let r: Result<(), Kind> = Err(Kind(ErrorKind::Unavailable, None));
+        let f = r.ctx("get \"k\"").expect_err("an error");
+        assert_eq!(f.message(), "get \"k\" failed (Unavailable): Unavailable");
+    }
+
+    #[test]
+    fn report_counts_and_fails_only_on_failures() {
+        let mut report = Report::default();
+        report.checks.push(("a", Ok(Outcome::Passed)));
+        report
+            .checks
+            .push(("b", Ok(Outcome::Skipped("no clock".into()))));
+        assert!(report.passed());
+        report.assert_passed();
+        report.checks.push(("c", Err(Failure::new("broken"))));
+        assert!(!report.passed());
+        assert_eq!(
+            report.to_string(),
+            "ok      a\nskipped b: no clock\nFAILED  c: broken\n3 checks: 1 passed, 1 failed, 1 skipped"
+        );
+        let panic = std::panic::catch_unwind(|| report.assert_passed()).expect_err("panics");
+        let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(text.contains("FAILED  c: broken"), "{text}");
+    }
+}
