@@ -161,3 +161,96 @@ async fn the_suite_catches_a_store_that_breaks_a_limit() {
         "{failure}"
     );
 }
+
+/// How [`Broken`] departs from the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Defect {
+    /// Writes drop the metadata.
+    DropsMetadata,
+    /// Lists come in reverse order.
+    ReversedList,
+    /// A write of a value keeps the old metadata.
+    KeepsOldMetadata,
+    /// Deleting a missing key fails.
+    DeleteOfMissingFails,
+}
+
+/// The engine's store with one defect, to show the suite sees it.
+struct Broken {
+    inner: NamespaceHandle,
+    defect: Defect,
+}
+
+#[async_trait::async_trait]
+impl KvStore for Broken {
+    type Error = EngineError;
+
+    async fn put(
+        &self,
+        key: &kv_types::Key,
+        value: kv_types::Value,
+        mut options: kv_types::PutOptions,
+    ) -> Result<(), EngineError> {
+        match self.defect {
+            Defect::DropsMetadata => options.metadata = None,
+            Defect::KeepsOldMetadata if options.metadata.is_none() => {
+                options.metadata = self.inner.metadata(key).await?.flatten();
+            }
+            _ => {}
+        }
+        self.inner.put(key, value, options).await
+    }
+
+    async fn get(&self, key: &kv_types::Key) -> Result<Option<bytes::Bytes>, EngineError> {
+        self.inner.get(key).await
+    }
+
+    async fn get_with_metadata(
+        &self,
+        key: &kv_types::Key,
+    ) -> Result<Option<kv_types::ValueWithMetadata>, EngineError> {
+        self.inner.get_with_metadata(key).await
+    }
+
+    async fn delete(&self, key: &kv_types::Key) -> Result<(), EngineError> {
+        if self.defect == Defect::DeleteOfMissingFails && self.inner.get(key).await?.is_none() {
+            return Err(EngineError::NamespaceNotFound { op: "delete" });
+        }
+        self.inner.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        options: kv_types::ListOptions,
+    ) -> Result<kv_types::ListPage, EngineError> {
+        let mut page = self.inner.list(options).await?;
+        if self.defect == Defect::ReversedList {
+            page.keys.reverse();
+        }
+        Ok(page)
+    }
+}
+
+#[tokio::test]
+async fn the_suite_fails_the_checks_a_defect_breaks() {
+    for (defect, failing) in [
+        (Defect::DropsMetadata, "metadata_round_trip"),
+        (Defect::ReversedList, "list_order_and_prefix"),
+        (Defect::KeepsOldMetadata, "overwrite_replaces_everything"),
+        (Defect::DeleteOfMissingFails, "delete_semantics"),
+    ] {
+        let clock = Clock::frozen_at(real_now());
+        let inner = namespace(Limits::PRODUCTION, false, clock.clone());
+        let harness = Harness::new(Broken { inner, defect })
+            .clock(MockClock(clock))
+            .write_limit(WriteLimit::Off);
+        let report = conformance::run(&harness).await;
+        println!("{defect:?}:\n{report}");
+        let failed: Vec<&str> = report.failures().map(|(name, _)| name).collect();
+        assert!(
+            failed.contains(&failing),
+            "{defect:?} should fail {failing}; the report:\n{report}"
+        );
+        assert!(!report.passed());
+    }
+}

@@ -157,7 +157,15 @@ pub async fn metadata_size_limit<S: KvStore>(h: &Harness<S>) -> CheckResult {
     let key = s.key("at")?;
     put(store, &key, "v", PutOptions::new().metadata(at.clone())).await?;
     let got = store.metadata(&key).await.ctx("metadata at the limit")?;
-    ensure_eq!(got, Some(Some(at)), "metadata of exactly {max} bytes");
+    ensure!(
+        got.as_ref() == Some(&Some(at)),
+        "metadata of exactly {max} bytes read back as {}",
+        match &got {
+            None => "an absent key".to_owned(),
+            Some(None) => "no metadata".to_owned(),
+            Some(Some(m)) => format!("{} other bytes", m.len()),
+        }
+    );
     let over = metadata_of_len(max + 1)?;
     let key = s.key("over")?;
     refused(
