@@ -1,4 +1,4 @@
-//! The brief's function example, in Rust: an HTTP handler that writes a key and answers 201, or
+//! The edge binding's classic function example, in Rust: an HTTP handler that writes a key and answers 201, or
 //! 500 with the error message. Served with axum on 127.0.0.1, backed by the mock, and called twice:
 //! once with a good key, once with a key the KV rules refuse.
 //!

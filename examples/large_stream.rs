@@ -1,4 +1,4 @@
-//! Large values from streams: the brief's 500 KiB in 64 KiB chunks, then a 25 MiB stream whose
+//! Large values from streams: 500 KiB in 64 KiB chunks, then a 25 MiB stream whose
 //! chunks are made on demand (the client holds one chunk at a time, never the whole value), then
 //! what happens past 25 MiB: the upload is cut off with a typed error and nothing is stored.
 //!

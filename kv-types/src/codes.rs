@@ -1,4 +1,5 @@
-//! The error codes of the contract, as named constants.
+//! The error codes of the contract (`spec/CONTRACT.md`, "Statuses and error codes", which gives
+//! each code's status and message), as named constants.
 //!
 //! Codes marked (CF) are Cloudflare's own. The others are this project's choice (the contract
 //! calls them "ours"): Cloudflare does not publish codes for those cases, so they live in their own

@@ -1,4 +1,5 @@
-//! [`ValidationError`]: one variant per rule of the contract, carrying the numbers.
+//! [`ValidationError`]: one variant per rule of the contract (`spec/CONTRACT.md`), carrying the
+//! numbers.
 
 use crate::codes;
 

@@ -1,4 +1,4 @@
-//! The numbers of the contract: production limits as constants, and [`Limits`] so a fake can be
+//! The numbers of the contract (`spec/CONTRACT.md`, "Limits"): production limits as constants, and [`Limits`] so a fake can be
 //! configured with smaller ones in tests.
 //!
 //! Every check of a limit lives here, so the client (which validates before sending) and the mock

@@ -1,11 +1,11 @@
-//! Where Cloudflare's spec is wrong or stricter than the contract (`shared/kv-api.md`, which
+//! Where Cloudflare's spec is wrong or stricter than the contract (`spec/CONTRACT.md`, which
 //! wins), the schema is adjusted here, one named adjustment at a time, and nowhere else. They are
 //! written in OpenAPI 3.0 terms and applied to the spec as published, so the adjusted document is
 //! still an OpenAPI 3.0 description (`kv-openapi-adjusted.json` beside this file, which
 //! schemathesis reads). Each
 //! adjustment first checks that the spec still says what it corrects, so a fixed spec fails the
-//! test instead of being silently overridden. `kv-mock/README.md` ("Spec vs contract") lists the
-//! same ids.
+//! test instead of being silently overridden. `spec/CONTRACT.md` ("Differences from Cloudflare's
+//! OpenAPI") has a section for each id, with its reason.
 
 use serde_json::{Value, json};
 
