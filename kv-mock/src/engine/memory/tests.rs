@@ -149,6 +149,17 @@ fn matches_the_model() {
                         assert_eq!((&e.value[..], e.expiration), (v.as_bytes(), exp), "{ctx}");
                     }
                 }
+                7 if rng.below(2) == 0 => {
+                    let keys = vec![rng.key(), rng.key(), rng.key()];
+                    let got = storage.get_many(&keys, now).expect("get_many");
+                    assert_eq!(got.len(), keys.len(), "{ctx}");
+                    for (k, e) in keys.iter().zip(got) {
+                        let e = e.map(|e| {
+                            (String::from_utf8_lossy(&e.value).into_owned(), e.expiration)
+                        });
+                        assert_eq!(e, model.get(k, now), "{ctx}: get_many {k:?}");
+                    }
+                }
                 _ => {
                     let k = rng.key();
                     let got = storage.get(&k, now).expect("get");
@@ -230,6 +241,7 @@ fn a_dropped_namespace_refuses_everything() {
     assert_eq!(s.put("k", entry("v", None), 0), Err(StorageError::Gone));
     assert_eq!(s.delete("k", 0), Err(StorageError::Gone));
     assert_eq!(s.write(Vec::new(), 0), Err(StorageError::Gone));
+    assert_eq!(s.get_many(&["k".into()], 0), Err(StorageError::Gone));
     assert!(s.range("", None, 1, 0).is_err());
     assert_eq!(s.sweep(0), Err(StorageError::Gone));
     assert_eq!(s.rename("t"), Err(StorageError::Gone));
