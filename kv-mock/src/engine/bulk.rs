@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use kv_types::{BulkResult, PutOptions, Value, ValueWithMetadata};
 
-use super::entry::Entry;
 use super::handle::NamespaceHandle;
 use super::storage::Write;
 use crate::error::EngineError;
@@ -56,15 +55,10 @@ impl NamespaceHandle {
                     continue;
                 }
             };
-            let checked = limits
-                .check_key(&key)
-                .and_then(|()| {
-                    options
-                        .effective_expiration()
-                        .map(|exp| exp.resolve(now, limits))
-                        .transpose()
-                })
-                .and_then(|expiration| Entry::checked(value, options.metadata, expiration, limits));
+            let checked = self.begin_put_at(&key, now).and_then(|mut put| {
+                put.expire(options.effective_expiration())?;
+                put.entry(value, options.metadata)
+            });
             match checked {
                 Ok(entry) => batch.push(Write::Put { key, entry }),
                 Err(_) => result.unsuccessful_keys.push(key),

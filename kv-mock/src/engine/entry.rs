@@ -1,7 +1,7 @@
 //! [`Entry`]: what one write stores, kept as one immutable, shared value.
 
 use bytes::Bytes;
-use kv_types::{KeyInfo, Limits, Metadata, ValidationError, Value, ValueWithMetadata};
+use kv_types::{KeyInfo, Metadata, ValueWithMetadata};
 
 /// The value, metadata and expiration of one write. It is stored behind an `Arc` and replaced
 /// whole by the next write, so a reader always sees the three parts of the same write.
@@ -16,25 +16,6 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The entry of a write, its value and metadata checked against `limits` (the key and the
-    /// expiration are checked before, by the write).
-    pub(crate) fn checked(
-        value: Value,
-        metadata: Option<Metadata>,
-        expiration: Option<u64>,
-        limits: &Limits,
-    ) -> Result<Entry, ValidationError> {
-        limits.check_value_len(value.len())?;
-        if let Some(m) = &metadata {
-            limits.check_metadata_len(m.len())?;
-        }
-        Ok(Entry {
-            value: value.into_bytes(),
-            metadata,
-            expiration,
-        })
-    }
-
     /// The entry as a read with metadata returns it.
     pub(crate) fn to_value_with_metadata(&self) -> ValueWithMetadata {
         ValueWithMetadata {

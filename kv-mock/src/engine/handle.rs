@@ -98,11 +98,21 @@ impl NamespaceHandle {
     /// refuse a request that breaks a rule before it reads the body. Every rule of a write is
     /// checked exactly once, here and in those two steps.
     pub(crate) fn begin_put<'a>(&'a self, key: &'a str) -> Result<PendingPut<'a>, EngineError> {
+        Ok(self.begin_put_at(key, self.now())?)
+    }
+
+    /// [`begin_put`](Self::begin_put) at the time `now` (a bulk write begins all its items at
+    /// once).
+    pub(super) fn begin_put_at<'a>(
+        &'a self,
+        key: &'a str,
+        now: u64,
+    ) -> Result<PendingPut<'a>, ValidationError> {
         self.engine.limits.check_key(key)?;
         Ok(PendingPut {
             handle: self,
             key,
-            now: self.now(),
+            now,
             expiration: None,
             seeding: false,
         })
@@ -227,20 +237,38 @@ impl PendingPut<'_> {
         Ok(())
     }
 
+    /// The entry the write stores, its value and metadata sizes checked.
+    pub(super) fn entry(
+        &self,
+        value: Value,
+        metadata: Option<Metadata>,
+    ) -> Result<Entry, ValidationError> {
+        let limits = &self.handle.engine.limits;
+        limits.check_value_len(value.len())?;
+        if let Some(m) = &metadata {
+            limits.check_metadata_len(m.len())?;
+        }
+        Ok(Entry {
+            value: value.into_bytes(),
+            metadata,
+            expiration: self.expiration,
+        })
+    }
+
     /// Checks the value and metadata sizes and the per-key write limit, then stores the entry.
     pub(crate) fn commit(
         self,
         value: Value,
         metadata: Option<Metadata>,
     ) -> Result<(), EngineError> {
+        let entry = self.entry(value, metadata)?;
         let PendingPut {
             handle,
             key,
             now,
-            expiration,
             seeding,
+            ..
         } = self;
-        let entry = Entry::checked(value, metadata, expiration, &handle.engine.limits)?;
         if !seeding
             && handle.engine.rate_limit.load(Ordering::SeqCst)
             && !handle.ns.rate().admit(key, handle.engine.clock.stamp())
