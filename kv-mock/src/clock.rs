@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The mock's notion of "now", shared (it is a cheap handle) by the engine and the server.
 ///
 /// Everything time-based reads it: expiry, the validation of `expiration` and `expiration_ttl`,
-/// and the per-key write limit.
+/// the per-key write limit and the account rate limit. The two limits read a [`Stamp`] (this
+/// clock and real time together), so that a real second always frees what a second of this clock
+/// would.
 ///
 /// - [`Clock::system`] (the default) is the system time plus an offset that
 ///   [`advance`](Self::advance) moves forward, so time keeps flowing and tests can jump ahead.
@@ -78,6 +80,15 @@ impl Clock {
         }
     }
 
+    /// Now on this clock and in real time, for a limit that a moved clock lifts at once and that
+    /// real time lifts however the clock stands (see [`Stamp::since`]).
+    pub(crate) fn stamp(&self) -> Stamp {
+        Stamp {
+            clock_ms: self.now_millis(),
+            real: Instant::now(),
+        }
+    }
+
     /// Moves the clock forward by `by` (millisecond precision).
     pub fn advance(&self, by: Duration) {
         let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
@@ -128,6 +139,24 @@ impl std::fmt::Debug for Clock {
     }
 }
 
+/// A moment read by [`Clock::stamp`]: the mock's time and the real (monotonic) time together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    clock_ms: u64,
+    real: Instant,
+}
+
+impl Stamp {
+    /// How long ago `earlier` was: the longer of the time passed on the mock's clock and the real
+    /// time passed. The one rule of both time limits: moving the clock forward lifts a limit at
+    /// once, and a frozen (or set back) clock never traps a client that retries, since a real
+    /// second always frees what a second of the clock would.
+    pub(crate) fn since(self, earlier: Stamp) -> Duration {
+        let on_clock = Duration::from_millis(self.clock_ms.saturating_sub(earlier.clock_ms));
+        on_clock.max(self.real.saturating_duration_since(earlier.real))
+    }
+}
+
 fn system_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -162,6 +191,25 @@ mod tests {
         assert!(now <= system_millis() / 1000 + 3601);
         c.set(1_000);
         assert!((1_000..1_010).contains(&c.now_secs()));
+    }
+
+    #[test]
+    fn a_stamp_counts_the_longer_of_clock_and_real_time() {
+        let c = Clock::frozen_at(100);
+        let t0 = c.stamp();
+        // The frozen clock does not move; real time does (a little).
+        assert!(c.stamp().since(t0) < Duration::from_secs(1));
+        c.advance(Duration::from_millis(1500));
+        let t1 = c.stamp();
+        assert!(t1.since(t0) >= Duration::from_millis(1500));
+        // Set back: the clock's part is zero, real time still counts.
+        c.set(0);
+        let later = Stamp {
+            real: t0.real + Duration::from_secs(2),
+            ..c.stamp()
+        };
+        assert_eq!(later.since(t0), Duration::from_secs(2));
+        assert_eq!(t0.since(t1), Duration::ZERO);
     }
 
     #[test]

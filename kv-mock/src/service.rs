@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use crate::control::CONTROL_PREFIX;
 use crate::fault::{FaultAction, FaultSet};
 use crate::http::errors::ApiError;
-use crate::http::path::{ApiPath, decode_key};
+use crate::http::path::ApiPath;
 use crate::request_log::{RequestLog, RequestRecord};
 
 /// How long a truncated body waits between its part and its failure.
@@ -36,17 +36,6 @@ pub(crate) struct MockService {
     pub(crate) control: Router,
     pub(crate) faults: Arc<FaultSet>,
     pub(crate) log: Arc<RequestLog>,
-}
-
-/// The decoded key of a value or metadata path of the API, if any.
-fn key_of(path: &str) -> Option<String> {
-    let rest = path
-        .strip_prefix(crate::http::BASE_PATH)?
-        .strip_prefix("/accounts/")?;
-    let (_, rest) = rest.split_once('/')?;
-    rest.strip_prefix("storage/kv/namespaces/")?;
-    let (_, parts) = ApiPath::parse(path);
-    decode_key(parts.raw_key.as_deref()?).ok()
 }
 
 fn is_control(path: &str) -> bool {
@@ -109,13 +98,17 @@ fn injected_status(status: u16, headers: &[(String, String)]) -> Response {
 
 impl MockService {
     /// Answers one request, or [`ConnectionReset`] when a fault says to hang up.
-    pub(crate) async fn handle(&self, request: Request<Body>) -> Result<Response, ConnectionReset> {
+    pub(crate) async fn handle(
+        &self,
+        mut request: Request<Body>,
+    ) -> Result<Response, ConnectionReset> {
         let path = request.uri().path().to_owned();
         if is_control(&path) {
             return Ok(call(&self.control, request).await);
         }
         let method = request.method().as_str().to_owned();
-        let key = key_of(&path);
+        // Parsed once: the API's handler takes it from the request's extensions.
+        let key = ApiPath::of(&mut request).key().map(str::to_owned);
         let fault = self.faults.take(&method, &path, key.as_deref());
         let record = |status: u16| RequestRecord {
             method: method.clone(),
@@ -146,23 +139,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_only_from_api_paths() {
-        let api = "/client/v4/accounts/a/storage/kv/namespaces/n";
-        assert_eq!(
-            key_of(&format!("{api}/values/a%2Fb")).as_deref(),
-            Some("a/b")
-        );
-        assert_eq!(key_of(&format!("{api}/metadata/k")).as_deref(), Some("k"));
-        assert_eq!(key_of(&format!("{api}/keys")), None);
-        assert_eq!(key_of(&format!("{api}/values/%FF")), None);
-        assert_eq!(
-            key_of("/x/v4/accounts/a/storage/kv/namespaces/n/values/k"),
-            None
-        );
-        assert_eq!(
-            key_of("/client/v4/accounts/a/other/kv/namespaces/n/values/k"),
-            None
-        );
+    fn control_paths() {
         assert!(is_control("/__mock/clock"));
         assert!(is_control("/__mock"));
         assert!(!is_control("/__mockery"));

@@ -1,6 +1,6 @@
 //! [`Key`]: a validated key name and its percent-encoded path segment.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
@@ -46,13 +46,28 @@ impl Key {
 
     /// Decodes a percent-encoded path segment (decoded exactly once) and validates the result.
     pub fn from_path_segment(segment: &str) -> Result<Key, ValidationError> {
-        let decoded =
-            percent_decode_str(segment)
-                .decode_utf8()
-                .map_err(|_| ValidationError::KeyNotUtf8 {
-                    segment: segment.to_owned(),
-                })?;
-        Key::new(decoded.into_owned())
+        Key::new(Key::decode_path_segment(segment)?.into_owned())
+    }
+
+    /// Decodes a percent-encoded path segment exactly once, without checking the name against
+    /// any limit (borrowed when nothing is encoded). For a server that checks names against its
+    /// own [`Limits`] later; [`from_path_segment`](Self::from_path_segment) is this and
+    /// [`Key::new`].
+    ///
+    /// ```
+    /// use kv_types::Key;
+    ///
+    /// assert_eq!(Key::decode_path_segment("a%2F..%2Fb")?, "a/../b");
+    /// assert_eq!(Key::decode_path_segment("")?, ""); // not a valid key, but decoded
+    /// assert!(Key::decode_path_segment("%FF").is_err());
+    /// # Ok::<(), kv_types::ValidationError>(())
+    /// ```
+    pub fn decode_path_segment(segment: &str) -> Result<Cow<'_, str>, ValidationError> {
+        percent_decode_str(segment)
+            .decode_utf8()
+            .map_err(|_| ValidationError::KeyNotUtf8 {
+                segment: segment.to_owned(),
+            })
     }
 
     /// The key as one path segment: every byte outside the unreserved set percent-encoded.

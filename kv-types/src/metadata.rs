@@ -51,7 +51,23 @@ impl Metadata {
     ) -> Result<Metadata, ValidationError> {
         let text = text.into();
         limits.check_metadata_len(text.len())?;
-        RawValue::from_string(text)
+        Metadata::from_json_any_size(text)
+    }
+
+    /// Parses JSON text without checking its size: for a store that checks the size against its
+    /// own limits when it writes (kv-mock's engine), so the rule is checked in one place.
+    /// Everything else should use [`from_json`](Self::from_json) or
+    /// [`from_json_with_limits`](Self::from_json_with_limits).
+    ///
+    /// ```
+    /// use kv_types::Metadata;
+    ///
+    /// let big = format!("\"{}\"", "m".repeat(2000));
+    /// assert_eq!(Metadata::from_json_any_size(big).map(|m| m.len()), Ok(2002));
+    /// assert!(Metadata::from_json_any_size("{nope").is_err());
+    /// ```
+    pub fn from_json_any_size(text: impl Into<String>) -> Result<Metadata, ValidationError> {
+        RawValue::from_string(text.into())
             .map(Metadata)
             .map_err(|e| ValidationError::MetadataNotJson {
                 reason: e.to_string(),

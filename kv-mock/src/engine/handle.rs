@@ -2,19 +2,17 @@
 //! operations for the HTTP face and for tests.
 
 use std::sync::Arc;
-use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use kv_types::{
-    Key, KvStore, ListOptions, ListPage, Metadata, PutOptions, ValidationError, Value,
+    Expiration, Key, KvStore, ListOptions, ListPage, Metadata, PutOptions, ValidationError, Value,
     ValueWithMetadata,
 };
 
 use super::entry::Entry;
-use super::namespace_store::NamespaceStore;
+use super::storage::NamespaceStorage;
 use super::{EngineShared, NamespaceState, cursor};
 use crate::error::EngineError;
 
@@ -69,54 +67,54 @@ impl NamespaceHandle {
         self.ns.deleted.load(Ordering::SeqCst)
     }
 
-    /// The store, locked and swept of expired entries, or `NamespaceNotFound` for `op`.
-    pub(crate) fn store(
-        &self,
-        op: &'static str,
-    ) -> Result<(MutexGuard<'_, NamespaceStore>, u64), EngineError> {
-        if self.is_deleted() {
-            return Err(EngineError::NamespaceNotFound { op });
-        }
-        let now = self.engine.clock.now_secs();
-        let mut store = self.ns.lock();
-        // Checked again under the lock: a delete clears the store under it.
-        if self.is_deleted() {
-            return Err(EngineError::NamespaceNotFound { op });
-        }
-        store.sweep(now);
-        Ok((store, now))
-    }
-
     pub(crate) fn limits(&self) -> &kv_types::Limits {
         &self.engine.limits
     }
 
-    /// Validates a write at `now` and builds its entry: key, value size, metadata size,
-    /// expiration (`check_min_ttl` false skips the minimum-TTL rule, for seeding).
-    pub(crate) fn prepare(
+    /// Now on the engine's clock, in epoch seconds.
+    pub(super) fn now(&self) -> u64 {
+        self.engine.clock.now_secs()
+    }
+
+    /// Where the namespace's entries are kept.
+    pub(super) fn storage(&self) -> &dyn NamespaceStorage {
+        &*self.ns.storage
+    }
+
+    /// The live entry under `key` (checked against the limits), for `op`.
+    pub(crate) fn read(
         &self,
         key: &str,
-        value: Value,
-        options: PutOptions,
+        op: &'static str,
+    ) -> Result<Option<Arc<Entry>>, EngineError> {
+        self.engine.limits.check_key(key)?;
+        self.storage()
+            .get(key, self.now())
+            .map_err(|e| e.during(op))
+    }
+
+    /// Starts a write of `key`: checks the key. The write is then given its expiration
+    /// ([`PendingPut::expire`]) and its value ([`PendingPut::commit`]), so that the HTTP face can
+    /// refuse a request that breaks a rule before it reads the body. Every rule of a write is
+    /// checked exactly once, here and in those two steps.
+    pub(crate) fn begin_put<'a>(&'a self, key: &'a str) -> Result<PendingPut<'a>, EngineError> {
+        Ok(self.begin_put_at(key, self.now())?)
+    }
+
+    /// [`begin_put`](Self::begin_put) at the time `now` (a bulk write begins all its items at
+    /// once).
+    pub(super) fn begin_put_at<'a>(
+        &'a self,
+        key: &'a str,
         now: u64,
-        check_min_ttl: bool,
-    ) -> Result<Entry, ValidationError> {
-        let limits = &self.engine.limits;
-        limits.check_key(key)?;
-        limits.check_value_len(value.len())?;
-        if let Some(m) = &options.metadata {
-            limits.check_metadata_len(m.len())?;
-        }
-        let expiration = match options.effective_expiration() {
-            None => None,
-            Some(exp) if check_min_ttl => Some(exp.resolve(now, limits)?),
-            Some(kv_types::Expiration::At(at)) => Some(at),
-            Some(kv_types::Expiration::Ttl(ttl)) => Some(now.saturating_add(ttl)),
-        };
-        Ok(Entry {
-            value: value.into_bytes(),
-            metadata: options.metadata,
-            expiration,
+    ) -> Result<PendingPut<'a>, ValidationError> {
+        self.engine.limits.check_key(key)?;
+        Ok(PendingPut {
+            handle: self,
+            key,
+            now,
+            expiration: None,
+            seeding: false,
         })
     }
 
@@ -128,15 +126,9 @@ impl NamespaceHandle {
         value: Value,
         options: PutOptions,
     ) -> Result<(), EngineError> {
-        let (mut store, now) = self.store("put")?;
-        let entry = self.prepare(key, value, options, now, true)?;
-        if self.engine.rate_limit.load(Ordering::SeqCst)
-            && !store.admit_write(key, self.engine.clock.now_millis(), Instant::now())
-        {
-            return Err(EngineError::RateLimited);
-        }
-        store.put(key, entry);
-        Ok(())
+        let mut put = self.begin_put(key)?;
+        put.expire(options.effective_expiration())?;
+        put.commit(value, options.metadata)
     }
 
     /// Writes directly, skipping the per-key write limit and the minimum-TTL rule.
@@ -146,35 +138,31 @@ impl NamespaceHandle {
         value: Value,
         options: PutOptions,
     ) -> Result<(), EngineError> {
-        let (mut store, now) = self.store("put")?;
-        let entry = self.prepare(key, value, options, now, false)?;
-        store.put(key, entry);
-        Ok(())
+        let mut put = self.begin_put(key)?;
+        put.seeding = true;
+        put.expire(options.effective_expiration())?;
+        put.commit(value, options.metadata)
     }
 
     /// Reads `key` with the metadata and expiration of the same write; `Ok(None)` when absent or
     /// expired.
     pub fn get_sync(&self, key: &str) -> Result<Option<ValueWithMetadata>, EngineError> {
-        self.engine.limits.check_key(key)?;
-        let (store, _) = self.store("get")?;
-        Ok(store.get(key).map(|e| e.to_value_with_metadata()))
+        Ok(self.read(key, "get")?.map(|e| e.to_value_with_metadata()))
     }
 
     /// Reads only the metadata of `key`: `Ok(None)` when absent, `Ok(Some(None))` when it has
     /// none.
     pub fn metadata_sync(&self, key: &str) -> Result<Option<Option<Metadata>>, EngineError> {
-        self.engine.limits.check_key(key)?;
-        let (store, _) = self.store("get metadata")?;
-        Ok(store.get(key).map(|e| e.metadata.clone()))
+        Ok(self.read(key, "get metadata")?.map(|e| e.metadata.clone()))
     }
 
     /// Deletes `key`; deleting a missing key succeeds. Deletes are not subject to the per-key
     /// write limit.
     pub fn delete_sync(&self, key: &str) -> Result<(), EngineError> {
         self.engine.limits.check_key(key)?;
-        let (mut store, _) = self.store("delete")?;
-        store.delete(key);
-        Ok(())
+        self.storage()
+            .delete(key, self.now())
+            .map_err(|e| e.during("delete"))
     }
 
     /// One page of keys: byte order of the names, literal prefix, `limit` (checked against the
@@ -190,9 +178,10 @@ impl NamespaceHandle {
         let limit = options.limit.unwrap_or(limits.max_list_limit);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let prefix = options.prefix.as_deref().unwrap_or("");
-        let (store, _) = self.store("list keys")?;
-        let range = store.range(prefix, after.as_deref(), limit);
-        drop(store);
+        let range = self
+            .storage()
+            .range(prefix, after.as_deref(), limit, self.now())
+            .map_err(|e| e.during("list keys"))?;
         let cursor = match range.entries.last() {
             Some((last, _)) if range.more => Some(cursor::encode(last)),
             _ => None,
@@ -207,18 +196,89 @@ impl NamespaceHandle {
 
     /// The live entry under `key`, or `None` (also when the namespace was deleted).
     pub fn entry(&self, key: &str) -> Option<ValueWithMetadata> {
-        let (store, _) = self.store("get").ok()?;
-        store.get(key).map(|e| e.to_value_with_metadata())
+        let entry = self.storage().get(key, self.now()).ok()??;
+        Some(entry.to_value_with_metadata())
     }
 
     /// What the namespace holds right now, without sweeping expired entries first.
     pub fn stats(&self) -> NamespaceStats {
-        let (entries, expiring, rate_limited_keys) = self.ns.lock().counts();
+        let counts = self.storage().counts();
         NamespaceStats {
-            entries,
-            expiring,
-            rate_limited_keys,
+            entries: counts.entries,
+            expiring: counts.expiring,
+            rate_limited_keys: self.ns.rate().len(),
         }
+    }
+}
+
+/// A write under way (see [`NamespaceHandle::begin_put`]): its key is checked; its expiration
+/// and its value are still to come.
+pub(crate) struct PendingPut<'a> {
+    handle: &'a NamespaceHandle,
+    key: &'a str,
+    /// When the write was begun: its expiration is resolved against this time.
+    now: u64,
+    expiration: Option<u64>,
+    /// Seeding skips the minimum-TTL rule and the per-key write limit.
+    seeding: bool,
+}
+
+impl PendingPut<'_> {
+    /// Checks the expiration rule and resolves it to epoch seconds, once (the TTL counts from
+    /// when the write was begun). `None`: the entry does not expire.
+    pub(crate) fn expire(&mut self, expiration: Option<Expiration>) -> Result<(), ValidationError> {
+        let (now, limits) = (self.now, &self.handle.engine.limits);
+        self.expiration = match expiration {
+            None => None,
+            Some(exp) if !self.seeding => Some(exp.resolve(now, limits)?),
+            Some(Expiration::At(at)) => Some(at),
+            Some(Expiration::Ttl(ttl)) => Some(now.saturating_add(ttl)),
+        };
+        Ok(())
+    }
+
+    /// The entry the write stores, its value and metadata sizes checked.
+    pub(super) fn entry(
+        &self,
+        value: Value,
+        metadata: Option<Metadata>,
+    ) -> Result<Entry, ValidationError> {
+        let limits = &self.handle.engine.limits;
+        limits.check_value_len(value.len())?;
+        if let Some(m) = &metadata {
+            limits.check_metadata_len(m.len())?;
+        }
+        Ok(Entry {
+            value: value.into_bytes(),
+            metadata,
+            expiration: self.expiration,
+        })
+    }
+
+    /// Checks the value and metadata sizes and the per-key write limit, then stores the entry.
+    pub(crate) fn commit(
+        self,
+        value: Value,
+        metadata: Option<Metadata>,
+    ) -> Result<(), EngineError> {
+        let entry = self.entry(value, metadata)?;
+        let PendingPut {
+            handle,
+            key,
+            now,
+            seeding,
+            ..
+        } = self;
+        if !seeding
+            && handle.engine.rate_limit.load(Ordering::SeqCst)
+            && !handle.ns.rate().admit(key, handle.engine.clock.stamp())
+        {
+            return Err(EngineError::RateLimited);
+        }
+        handle
+            .storage()
+            .put(key, entry, now)
+            .map_err(|e| e.during("put"))
     }
 }
 

@@ -1,17 +1,21 @@
 //! The [`Engine`]: the mock's state without HTTP. Namespaces holding entries, a [`Clock`],
 //! expiry, last write wins and the per-key write limit.
 //!
-//! Each namespace keeps its entries in an ordered map behind one lock that is never held across
-//! an await; every entry is one shared, immutable value replaced whole by a write, so a reader
-//! never mixes two writes.
+//! The engine is the one place that checks the rules of the contract (key names, value and
+//! metadata sizes, expirations, list and bulk limits, namespace titles) and resolves an
+//! expiration; the HTTP face only turns requests into kv-types values. The entries themselves
+//! live behind the [`storage`] seam: per namespace, an ordered map with an expiry index
+//! ([`memory`] keeps it in a `BTreeMap`). Every entry is one shared, immutable value replaced
+//! whole by a write, so a reader never mixes two writes.
 
 mod bulk;
 mod cursor;
-mod entry;
+pub(crate) mod entry;
 mod expiry;
 mod handle;
-mod namespace_store;
+mod memory;
 mod rate_limit;
+pub(crate) mod storage;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +29,9 @@ pub use handle::{NamespaceHandle, NamespaceStats};
 
 use crate::clock::Clock;
 use crate::error::EngineError;
-use namespace_store::NamespaceStore;
+use memory::MemoryStorage;
+use rate_limit::RateLimiter;
+use storage::{NamespaceStorage, Storage, StorageError};
 
 /// How an [`Engine`] behaves. The default: production limits, the per-key write limit on, the
 /// system clock.
@@ -76,25 +82,34 @@ pub(crate) struct EngineShared {
     limits: Limits,
     clock: Clock,
     rate_limit: AtomicBool,
+    storage: Box<dyn Storage>,
     namespaces: RwLock<BTreeMap<String, Arc<NamespaceState>>>,
 }
 
-/// One namespace: its id, its title and its entries.
+/// One namespace: its id, its title, its entries and its per-key write limit.
 pub(crate) struct NamespaceState {
     id: String,
     title: RwLock<String>,
     deleted: AtomicBool,
-    store: Mutex<NamespaceStore>,
+    storage: Box<dyn NamespaceStorage>,
+    /// Taken only for a single-key write while the limit is on.
+    rate: Mutex<RateLimiter>,
 }
 
 impl NamespaceState {
-    fn new(id: String, title: String) -> Arc<NamespaceState> {
-        Arc::new(NamespaceState {
+    fn new(
+        storage: &dyn Storage,
+        id: String,
+        title: String,
+    ) -> Result<Arc<NamespaceState>, StorageError> {
+        let entries = storage.create_namespace(&id, &title)?;
+        Ok(Arc::new(NamespaceState {
             id,
             title: RwLock::new(title),
             deleted: AtomicBool::new(false),
-            store: Mutex::new(NamespaceStore::default()),
-        })
+            storage: entries,
+            rate: Mutex::new(RateLimiter::default()),
+        }))
     }
 
     fn title(&self) -> String {
@@ -112,9 +127,31 @@ impl NamespaceState {
         }
     }
 
-    /// The store, locked. Never held across an await.
-    fn lock(&self) -> MutexGuard<'_, NamespaceStore> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The per-key write limit, locked. Never held across an await.
+    fn rate(&self) -> MutexGuard<'_, RateLimiter> {
+        self.rate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks the namespace deleted and drops its entries: handles to it fail from then on.
+    fn delete(&self) {
+        self.deleted.store(true, Ordering::SeqCst);
+        self.storage.drop_namespace();
+        self.rate().clear();
+    }
+
+    /// Empties the namespace (reset): no entry, no recorded write.
+    fn clear(&self) -> Result<(), StorageError> {
+        self.rate().clear();
+        self.storage.clear()
+    }
+}
+
+impl StorageError {
+    /// The engine's answer to a storage failure during `op`.
+    pub(crate) fn during(self, op: &'static str) -> EngineError {
+        match self {
+            StorageError::Gone => EngineError::NamespaceNotFound { op },
+        }
     }
 }
 
@@ -142,13 +179,19 @@ pub(crate) fn new_hex_id() -> String {
 }
 
 impl Engine {
-    /// An engine with no namespace yet.
+    /// An engine with no namespace yet, keeping its entries in memory.
     pub fn new(config: EngineConfig) -> Engine {
+        Engine::with_storage(config, Box::new(MemoryStorage))
+    }
+
+    /// An engine with no namespace yet, keeping its entries in `storage`.
+    pub(crate) fn with_storage(config: EngineConfig, storage: Box<dyn Storage>) -> Engine {
         Engine {
             shared: Arc::new(EngineShared {
                 limits: config.limits,
                 clock: config.clock,
                 rate_limit: AtomicBool::new(config.rate_limit),
+                storage,
                 namespaces: RwLock::new(BTreeMap::new()),
             }),
         }
@@ -240,7 +283,8 @@ impl Engine {
         } else {
             new_hex_id()
         };
-        let state = NamespaceState::new(id.clone(), title.to_owned());
+        let state = NamespaceState::new(&*self.shared.storage, id.clone(), title.to_owned())
+            .map_err(|e| e.during("create namespace"))?;
         let described = state.describe();
         map.insert(id, state);
         Ok(described)
@@ -270,6 +314,7 @@ impl Engine {
         let map = self.write_namespaces();
         let ns = map.get(id).ok_or(EngineError::NamespaceNotFound { op })?;
         Engine::check_title(&map, title, Some(id), op)?;
+        ns.storage.rename(title).map_err(|e| e.during(op))?;
         *ns.title.write().unwrap_or_else(PoisonError::into_inner) = title.to_owned();
         Ok(ns.describe())
     }
@@ -282,8 +327,7 @@ impl Engine {
             .ok_or(EngineError::NamespaceNotFound {
                 op: "remove namespace",
             })?;
-        removed.deleted.store(true, Ordering::SeqCst);
-        removed.lock().clear();
+        removed.delete();
         Ok(())
     }
 
@@ -321,7 +365,8 @@ impl Engine {
         let now = self.shared.clock.now_secs();
         let all: Vec<_> = self.read_namespaces().values().cloned().collect();
         for ns in all {
-            ns.lock().sweep(now);
+            // A namespace deleted meanwhile has nothing left to sweep.
+            let _ = ns.storage.sweep(now);
         }
     }
 
@@ -334,22 +379,28 @@ impl Engine {
         for (id, state) in old {
             match keep.iter().find(|k| k.id == id) {
                 Some(k) => {
-                    state.lock().clear();
+                    // A namespace still in the map is not deleted, and the in-memory storage
+                    // fails on nothing else: nothing to report (a persistent storage will).
+                    let cleared = state.clear().and_then(|()| state.storage.rename(&k.title));
+                    if let Err(e) = cleared {
+                        tracing::error!(namespace = %id, error = %e, "kv-mock could not reset a namespace");
+                    }
                     *state.title.write().unwrap_or_else(PoisonError::into_inner) = k.title.clone();
                     map.insert(id, state);
                 }
-                None => {
-                    state.deleted.store(true, Ordering::SeqCst);
-                    state.lock().clear();
-                }
+                None => state.delete(),
             }
         }
         for k in keep {
             if !map.contains_key(&k.id) {
-                map.insert(
-                    k.id.clone(),
-                    NamespaceState::new(k.id.clone(), k.title.clone()),
-                );
+                match NamespaceState::new(&*self.shared.storage, k.id.clone(), k.title.clone()) {
+                    Ok(state) => {
+                        map.insert(k.id.clone(), state);
+                    }
+                    Err(e) => {
+                        tracing::error!(namespace = %k.id, error = %e, "kv-mock could not recreate a namespace");
+                    }
+                }
             }
         }
     }

@@ -2,61 +2,53 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kv_types::limits::WRITES_PER_KEY_PER_SECOND;
 
-/// How long a key stays locked after a write: one second divided by the writes allowed in it.
-const WINDOW_MS: u64 = 1000 / WRITES_PER_KEY_PER_SECOND as u64;
-const WINDOW: Duration = Duration::from_millis(WINDOW_MS);
+use crate::clock::Stamp;
 
-/// When a key was last written, on both clocks.
-#[derive(Debug, Clone, Copy)]
-struct LastWrite {
-    clock_ms: u64,
-    real: Instant,
-}
+/// How long a key stays locked after a write: one second divided by the writes allowed in it.
+const WINDOW: Duration = Duration::from_millis(1000 / WRITES_PER_KEY_PER_SECOND as u64);
 
 /// The per-key write limit of one namespace.
 ///
-/// A write is refused when the key was written less than a second ago on the mock's clock **and**
-/// less than a second ago in real time. So moving the clock forward lifts the limit at once, and a
-/// frozen clock never traps a client that retries: a second of real time lifts it too.
+/// A write is refused when the key was written less than a second ago, as [`Stamp::since`]
+/// measures it: the longer of the mock's clock and real time. So moving the clock forward lifts
+/// the limit at once, and a frozen clock never traps a client that retries.
 ///
-/// The table only holds keys written in the last real second (older entries are dropped on every
+/// The table only holds keys written in the last second (older entries are dropped on every
 /// check), so it stays small however many keys are written.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
-    last: HashMap<Arc<str>, LastWrite>,
-    order: VecDeque<(Instant, Arc<str>)>,
+    last: HashMap<Arc<str>, Stamp>,
+    /// The writes recorded, oldest (in real time) first.
+    order: VecDeque<(Stamp, Arc<str>)>,
 }
 
 impl RateLimiter {
-    /// Checks whether `key` may be written at `clock_ms` (mock time) / `real` (real time), and
-    /// records the write when it may. `Err(())` means the write is refused.
-    pub(crate) fn admit(&mut self, key: &Arc<str>, clock_ms: u64, real: Instant) -> Result<(), ()> {
-        self.prune(real);
-        if let Some(last) = self.last.get(key) {
-            let clock_elapsed = clock_ms.saturating_sub(last.clock_ms);
-            let real_elapsed = real.saturating_duration_since(last.real);
-            if clock_elapsed < WINDOW_MS && real_elapsed < WINDOW {
-                return Err(());
-            }
-        }
-        self.last
-            .insert(Arc::clone(key), LastWrite { clock_ms, real });
-        self.order.push_back((real, Arc::clone(key)));
-        Ok(())
+    /// Checks whether `key` may be written `now`, and records the write when it may. `false`
+    /// means the write is refused.
+    pub(crate) fn admit(&mut self, key: &str, now: Stamp) -> bool {
+        self.prune(now);
+        let key = match self.last.get_key_value(key) {
+            Some((_, last)) if now.since(*last) < WINDOW => return false,
+            Some((name, _)) => Arc::clone(name),
+            None => Arc::from(key),
+        };
+        self.last.insert(Arc::clone(&key), now);
+        self.order.push_back((now, key));
+        true
     }
 
-    /// Drops entries that no longer lock anything (a real second has passed since them).
-    fn prune(&mut self, real: Instant) {
+    /// Drops entries that no longer lock anything (a second has passed since them).
+    fn prune(&mut self, now: Stamp) {
         while let Some((at, _)) = self.order.front() {
-            if real.saturating_duration_since(*at) < WINDOW {
+            if now.since(*at) < WINDOW {
                 break;
             }
             if let Some((at, key)) = self.order.pop_front()
-                && self.last.get(&key).is_some_and(|l| l.real == at)
+                && self.last.get(&key) == Some(&at)
             {
                 self.last.remove(&key);
             }
@@ -77,51 +69,45 @@ impl RateLimiter {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    fn key(s: &str) -> Arc<str> {
-        Arc::from(s)
-    }
+    use super::*;
+    use crate::clock::Clock;
 
     #[test]
     fn second_write_within_a_second_is_refused() {
+        let clock = Clock::frozen_at(1);
         let mut rl = RateLimiter::default();
-        let t0 = Instant::now();
-        assert_eq!(rl.admit(&key("a"), 1_000, t0), Ok(()));
-        assert_eq!(rl.admit(&key("a"), 1_999, t0), Err(()));
+        assert!(rl.admit("a", clock.stamp()));
+        clock.advance(Duration::from_millis(999));
+        assert!(!rl.admit("a", clock.stamp()));
         // Another key is independent.
-        assert_eq!(rl.admit(&key("b"), 1_999, t0), Ok(()));
+        assert!(rl.admit("b", clock.stamp()));
         // A second on the mock's clock lifts it.
-        assert_eq!(rl.admit(&key("a"), 2_000, t0), Ok(()));
+        clock.advance(Duration::from_millis(1));
+        assert!(rl.admit("a", clock.stamp()));
     }
 
     #[test]
     fn real_time_lifts_it_on_a_frozen_clock() {
+        let clock = Clock::frozen_at(5);
         let mut rl = RateLimiter::default();
-        let t0 = Instant::now();
-        assert_eq!(rl.admit(&key("a"), 5_000, t0), Ok(()));
-        assert_eq!(
-            rl.admit(&key("a"), 5_000, t0 + Duration::from_millis(999)),
-            Err(())
-        );
-        assert_eq!(
-            rl.admit(&key("a"), 5_000, t0 + Duration::from_millis(1000)),
-            Ok(())
-        );
+        assert!(rl.admit("a", clock.stamp()));
+        assert!(!rl.admit("a", clock.stamp()));
+        std::thread::sleep(Duration::from_millis(1010));
+        assert!(rl.admit("a", clock.stamp()));
     }
 
     #[test]
     fn table_stays_bounded() {
+        let clock = Clock::frozen_at(0);
         let mut rl = RateLimiter::default();
-        let t0 = Instant::now();
         for i in 0..1000 {
-            assert_eq!(rl.admit(&key(&format!("k{i}")), 0, t0), Ok(()));
+            assert!(rl.admit(&format!("k{i}"), clock.stamp()));
         }
         assert_eq!(rl.len(), 1000);
-        assert_eq!(
-            rl.admit(&key("late"), 0, t0 + Duration::from_secs(2)),
-            Ok(())
-        );
+        clock.advance(Duration::from_secs(2));
+        assert!(rl.admit("late", clock.stamp()));
         assert_eq!(rl.len(), 1);
         assert_eq!(rl.order.len(), 1);
         rl.clear();

@@ -615,3 +615,98 @@ fn handles_are_object_safe_stores() {
     let store: Arc<dyn KvStore<Error = EngineError>> = Arc::new(ns);
     let _ = store;
 }
+
+#[test]
+fn a_write_is_checked_in_the_order_of_the_wire_and_expires_from_its_start() {
+    let (engine, ns) = engine(true);
+    // The key first, then the expiration, then (after the body) value and metadata.
+    assert!(matches!(
+        ns.begin_put(""),
+        Err(EngineError::Validation(ValidationError::EmptyKey))
+    ));
+    let mut put = ns.begin_put("k").expect("valid key");
+    assert_eq!(
+        put.expire(Some(kv_types::Expiration::Ttl(59))),
+        Err(ValidationError::TtlTooShort { ttl: 59, min: 60 })
+    );
+    put.expire(Some(kv_types::Expiration::Ttl(60)))
+        .expect("valid ttl");
+    // The body takes a while: the TTL still counts from the start of the write.
+    engine.clock().advance(Duration::from_secs(30));
+    put.commit(Value::from("v"), Some(meta("{}")))
+        .expect("commit");
+    assert_eq!(ns.entry("k").and_then(|e| e.expiration), Some(T0 + 60));
+    // The value limit is checked on commit, and a refused commit stores nothing.
+    let big = Value::from(vec![0u8; Limits::PRODUCTION.max_value_bytes + 1]);
+    let put = ns.begin_put("big").expect("valid key");
+    assert!(matches!(
+        put.commit(big, None),
+        Err(EngineError::Validation(
+            ValidationError::ValueTooLarge { .. }
+        ))
+    ));
+    assert!(ns.entry("big").is_none());
+    // The per-key write limit applies on commit too.
+    engine.clock().advance(Duration::from_secs(1));
+    ns.put_sync("r", Value::from("1"), PutOptions::new())
+        .expect("first");
+    let put = ns.begin_put("r").expect("valid key");
+    assert_eq!(
+        put.commit(Value::from("2"), None),
+        Err(EngineError::RateLimited)
+    );
+}
+
+#[test]
+fn a_write_racing_the_deletion_of_its_namespace_is_refused() {
+    let (engine, ns) = engine(false);
+    let put = ns.begin_put("k").expect("valid key");
+    engine.delete_namespace(ns.id()).expect("delete");
+    assert_eq!(
+        put.commit(Value::from("v"), None),
+        Err(EngineError::NamespaceNotFound { op: "put" })
+    );
+    assert_eq!(
+        ns.bulk_delete_sync(vec!["k".into()]),
+        Err(EngineError::NamespaceNotFound { op: "bulk delete" })
+    );
+    assert_eq!(ns.stats().entries, 0);
+}
+
+#[test]
+fn undecodable_bulk_items_count_and_keep_their_place() {
+    let engine = Engine::new(EngineConfig {
+        limits: Limits {
+            max_bulk_items: 3,
+            ..Limits::PRODUCTION
+        },
+        rate_limit: false,
+        clock: Clock::frozen_at(T0),
+    });
+    let ns = engine
+        .namespace(&engine.create_namespace("t").expect("create").id)
+        .expect("exists");
+    let put = |k: &str| {
+        Ok(BulkPut {
+            key: k.into(),
+            value: Value::from("v"),
+            options: PutOptions::new(),
+        })
+    };
+    let result = ns
+        .bulk_put_items(vec![Err("bad".to_owned()), put(".."), put("ok")].into_iter())
+        .expect("bulk put");
+    assert_eq!(result.successful_key_count, 1);
+    assert_eq!(result.unsuccessful_keys, ["bad", ".."]);
+    // Undecodable items count toward the limit.
+    assert_eq!(
+        ns.bulk_put_items(
+            vec![Err("x".to_owned()), Err("y".to_owned()), put("a"), put("b")].into_iter()
+        ),
+        Err(EngineError::Validation(ValidationError::BulkTooManyItems {
+            count: 4,
+            max: 3
+        }))
+    );
+    assert!(ns.entry("a").is_none());
+}

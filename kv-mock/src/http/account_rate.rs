@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -12,17 +12,17 @@ use kv_types::codes;
 
 use super::ApiState;
 use super::errors::ApiError;
-use crate::clock::Clock;
+use crate::clock::{Clock, Stamp};
 
 /// Counts the account's requests in a sliding window. A request leaves the window once the
-/// window has passed on the mock's clock **or** in real time, so a frozen clock cannot keep a
-/// client out forever.
+/// window has passed as [`Stamp::since`] measures it (on the mock's clock or in real time,
+/// whichever is longer), so a frozen clock cannot keep a client out forever.
 #[derive(Debug)]
 pub(crate) struct AccountLimiter {
     max_requests: u32,
     window: Duration,
     clock: Clock,
-    hits: Mutex<VecDeque<(u64, Instant)>>,
+    hits: Mutex<VecDeque<Stamp>>,
 }
 
 impl AccountLimiter {
@@ -37,17 +37,12 @@ impl AccountLimiter {
 
     /// Records a request, or says how many seconds to wait when the window is full.
     pub(crate) fn admit(&self) -> Result<(), u64> {
-        let now_ms = self.clock.now_millis();
-        let now = Instant::now();
-        let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
+        let now = self.clock.stamp();
         let mut hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
-        let remaining = |(at_ms, at): (u64, Instant)| {
-            let by_clock = window_ms.saturating_sub(now_ms.saturating_sub(at_ms));
-            let by_real = self
-                .window
-                .saturating_sub(now.saturating_duration_since(at))
-                .as_millis();
-            u64::try_from(by_real).unwrap_or(u64::MAX).min(by_clock)
+        // Milliseconds until the request made at `at` leaves the window.
+        let remaining = |at: Stamp| {
+            let left = self.window.saturating_sub(now.since(at)).as_millis();
+            u64::try_from(left).unwrap_or(u64::MAX)
         };
         while let Some(first) = hits.front().copied() {
             if remaining(first) > 0 {
@@ -59,7 +54,7 @@ impl AccountLimiter {
             let wait_ms = hits.front().copied().map_or(1000, remaining);
             return Err(wait_ms.div_ceil(1000).max(1));
         }
-        hits.push_back((now_ms, now));
+        hits.push_back(now);
         Ok(())
     }
 

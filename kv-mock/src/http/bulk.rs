@@ -49,7 +49,8 @@ fn seconds(v: &serde_json::Value, ttl: bool, state: &ApiState) -> Result<u64, Va
     }
 }
 
-/// Decodes one wire item; a failure makes the item unsuccessful, not the request.
+/// Decodes one wire item (only its form: the engine checks the rules); a failure makes the item
+/// unsuccessful, not the request.
 fn decode_item(item: WireItem, state: &ApiState) -> Result<BulkPut, String> {
     let WireItem {
         key,
@@ -80,10 +81,7 @@ fn decode_item(item: WireItem, state: &ApiState) -> Result<BulkPut, String> {
             _ => {}
         }
         if let Some(m) = metadata {
-            options.metadata = Some(Metadata::from_json_with_limits(
-                m.get().to_owned(),
-                state.engine.limits(),
-            )?);
+            options.metadata = Some(Metadata::from_json_any_size(m.get())?);
         }
         Ok((value, options))
     })();
@@ -104,14 +102,14 @@ fn too_large(max: usize) -> impl Fn(usize) -> ValidationError {
 /// `PUT /{ns}/bulk`: a JSON array of `{key, value, base64?, expiration?, expiration_ttl?,
 /// metadata?}`. A body over the size limit (413), not a JSON array of objects with string `key`
 /// and `value` (400), or with too many items (413) fails whole; an item that breaks a rule is
-/// reported in `unsuccessful_keys` and the others are written.
+/// reported in `unsuccessful_keys` (in the order of the items) and the others are written.
 pub(crate) async fn bulk_write(
     State(state): State<ApiState>,
     path: ApiPath,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "bulk write")?;
+    let ns = state.namespace(path.namespace(), "bulk write")?;
     let limits = *state.engine.limits();
     let items: Vec<WireItem> = read_json(
         body,
@@ -121,17 +119,7 @@ pub(crate) async fn bulk_write(
         "a JSON array of {key, value, base64?, expiration?, expiration_ttl?, metadata?}",
     )
     .await?;
-    limits.check_bulk_items(items.len())?;
-    let mut puts = Vec::with_capacity(items.len());
-    let mut failed = Vec::new();
-    for item in items {
-        match decode_item(item, &state) {
-            Ok(put) => puts.push(put),
-            Err(key) => failed.push(key),
-        }
-    }
-    let mut result = ns.bulk_put_sync(puts)?;
-    result.unsuccessful_keys.extend(failed);
+    let result = ns.bulk_put_items(items.into_iter().map(|item| decode_item(item, &state)))?;
     Ok(ok(result))
 }
 
@@ -142,7 +130,7 @@ pub(crate) async fn bulk_delete(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "bulk delete")?;
+    let ns = state.namespace(path.namespace(), "bulk delete")?;
     let limits = *state.engine.limits();
     let keys: Vec<String> = read_json(
         body,
@@ -165,7 +153,7 @@ pub(crate) async fn bulk_get(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "bulk get")?;
+    let ns = state.namespace(path.namespace(), "bulk get")?;
     let limits = *state.engine.limits();
     let request: BulkGetRequest = read_json(
         body,

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use kv_types::{ListOptions, ResultInfo, ValidationError, codes};
+use kv_types::{ListOptions, ResultInfo, codes};
 
 use super::ApiState;
 use super::envelope::ok_with_info;
@@ -10,7 +10,7 @@ use super::errors::ApiError;
 use super::path::ApiPath;
 use super::query::QueryParams;
 
-/// The `limit` parameter: an integer (else 400 with the list-limit code); the range is checked
+/// The `limit` parameter: an integer (else 400 with the list-limit code); its range is checked
 /// by the engine.
 fn parse_limit(raw: &str, state: &ApiState) -> Result<u32, ApiError> {
     match raw.trim().parse::<u64>() {
@@ -36,7 +36,7 @@ pub(crate) async fn list_keys(
     path: ApiPath,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "list keys")?;
+    let ns = state.namespace(path.namespace(), "list keys")?;
     let mut options = ListOptions::new();
     if let Some(prefix) = query.get("prefix") {
         options = options.prefix(prefix);
@@ -45,13 +45,7 @@ pub(crate) async fn list_keys(
         options = options.cursor(cursor);
     }
     if let Some(raw) = query.get("limit") {
-        let limit = parse_limit(raw, &state)?;
-        state
-            .engine
-            .limits()
-            .check_list_limit(limit)
-            .map_err(|e: ValidationError| ApiError::from(e))?;
-        options = options.limit(limit);
+        options = options.limit(parse_limit(raw, &state)?);
     }
     let page = ns.list_sync(&options)?;
     let info = ResultInfo {

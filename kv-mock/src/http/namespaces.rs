@@ -107,7 +107,7 @@ pub(crate) async fn get_namespace(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    Ok(ok(state.engine.get_namespace(&path.namespace)?))
+    Ok(ok(state.engine.get_namespace(path.namespace())?))
 }
 
 /// `PUT /namespaces/{ns}` `{title}`: renames.
@@ -118,11 +118,11 @@ pub(crate) async fn rename_namespace(
     body: Body,
 ) -> Result<Response, ApiError> {
     // A missing namespace is reported before the body is looked at.
-    state.namespace(&path.namespace, "rename namespace")?;
+    state.namespace(path.namespace(), "rename namespace")?;
     let title = read_title(body, &headers).await?;
     Ok(ok(state
         .engine
-        .rename_namespace(&path.namespace, &title)?))
+        .rename_namespace(path.namespace(), &title)?))
 }
 
 /// `DELETE /namespaces/{ns}`.
@@ -130,6 +130,6 @@ pub(crate) async fn delete_namespace(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    state.engine.delete_namespace(&path.namespace)?;
+    state.engine.delete_namespace(path.namespace())?;
     Ok(ok_empty())
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use kv_types::expiration::parse_wire_seconds;
-use kv_types::{Expiration, PutOptions, Value};
+use kv_types::{Expiration, Value};
 
 use super::ApiState;
 use super::body::read_value_upload;
@@ -15,19 +15,19 @@ use super::path::ApiPath;
 use super::query::QueryParams;
 
 /// The expiration a write asks for in its query: `expiration_ttl` wins over `expiration` (which
-/// is then not even parsed).
-fn put_options(query: &QueryParams, state: &ApiState) -> Result<PutOptions, ApiError> {
+/// is then not even parsed). Only the form is read here; the engine checks the rule.
+fn query_expiration(query: &QueryParams, state: &ApiState) -> Result<Option<Expiration>, ApiError> {
     let limits = state.engine.limits();
-    let mut options = PutOptions::new();
-    if let Some(raw) = query.get("expiration_ttl") {
-        options.expiration_ttl = Some(parse_wire_seconds(raw, true, limits)?);
+    Ok(if let Some(raw) = query.get("expiration_ttl") {
+        Some(Expiration::Ttl(parse_wire_seconds(raw, true, limits)?))
     } else if let Some(raw) = query.get("expiration") {
-        options.expiration = Some(parse_wire_seconds(raw, false, limits)?);
-    }
-    Ok(options)
+        Some(Expiration::At(parse_wire_seconds(raw, false, limits)?))
+    } else {
+        None
+    })
 }
 
-/// `PUT /{ns}/values/{key}`: everything that can be checked is checked before the body is read;
+/// `PUT /{ns}/values/{key}`: the key and the expiration are checked before the body is read;
 /// a body that is cut off stores nothing.
 pub(crate) async fn put_value(
     State(state): State<ApiState>,
@@ -36,16 +36,11 @@ pub(crate) async fn put_value(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "put")?;
-    let limits = *state.engine.limits();
-    let key = path.key(&limits)?;
-    let mut options = put_options(&query, &state)?;
-    if let Some(exp) = options.effective_expiration() {
-        Expiration::resolve(exp, state.engine.clock().now_secs(), &limits)?;
-    }
-    let upload = read_value_upload(body, &headers, &limits).await?;
-    options.metadata = upload.metadata;
-    ns.put_sync(&key, Value::from(upload.value), options)?;
+    let ns = state.namespace(path.namespace(), "put")?;
+    let mut put = ns.begin_put(path.key_name()?)?;
+    put.expire(query_expiration(&query, &state)?)?;
+    let upload = read_value_upload(body, &headers, state.engine.limits()).await?;
+    put.commit(Value::from(upload.value), upload.metadata)?;
     Ok(ok_empty())
 }
 
@@ -55,10 +50,11 @@ pub(crate) async fn get_value(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "get")?;
-    let key = path.key(state.engine.limits())?;
-    let entry = ns.get_sync(&key)?.ok_or(ApiError::key_not_found())?;
-    let mut response = Response::new(Body::from(entry.value));
+    let ns = state.namespace(path.namespace(), "get")?;
+    let entry = ns
+        .read(path.key_name()?, "get")?
+        .ok_or(ApiError::key_not_found())?;
+    let mut response = Response::new(Body::from(entry.value.clone()));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(
@@ -76,9 +72,8 @@ pub(crate) async fn delete_value(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "delete")?;
-    let key = path.key(state.engine.limits())?;
-    ns.delete_sync(&key)?;
+    let ns = state.namespace(path.namespace(), "delete")?;
+    ns.delete_sync(path.key_name()?)?;
     Ok(ok_empty())
 }
 
@@ -87,8 +82,9 @@ pub(crate) async fn get_metadata(
     State(state): State<ApiState>,
     path: ApiPath,
 ) -> Result<Response, ApiError> {
-    let ns = state.namespace(&path.namespace, "get metadata")?;
-    let key = path.key(state.engine.limits())?;
-    let metadata = ns.metadata_sync(&key)?.ok_or(ApiError::key_not_found())?;
-    Ok(ok(metadata))
+    let ns = state.namespace(path.namespace(), "get metadata")?;
+    let entry = ns
+        .read(path.key_name()?, "get metadata")?
+        .ok_or(ApiError::key_not_found())?;
+    Ok(ok(&entry.metadata))
 }

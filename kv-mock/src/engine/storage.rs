@@ -1,0 +1,133 @@
+//! The storage seam: where the entries of each namespace live.
+//!
+//! The engine checks every rule (limits, expirations, the per-key write limit) and hands a
+//! storage only valid entries; a storage keeps them: per namespace, an ordered map of key name to
+//! [`Entry`] with an index by expiration time. [`MemoryStorage`](super::memory::MemoryStorage)
+//! (a `BTreeMap` per namespace) is the implementation; another (the persistence issue's SQLite
+//! one) stands beside it by implementing these two traits. What one must do:
+//!
+//! - **Concurrency.** Methods take `&self` and are called from many threads at once; each
+//!   implementation does its own locking (the in-memory one: one mutex per namespace, held for
+//!   one call), so a persistent one may read concurrently and commit the writes of concurrent
+//!   callers together (group commit). Calls are synchronous: one that blocks on I/O must be
+//!   called off the async runtime's workers by whoever adds it.
+//! - **Time.** `now` is the engine's clock in epoch seconds. An entry whose expiration is `<=
+//!   now` is never returned by [`get`](NamespaceStorage::get) or
+//!   [`range`](NamespaceStorage::range); when it is removed (at once, or by
+//!   [`sweep`](NamespaceStorage::sweep)) is the storage's choice. The in-memory one removes
+//!   everything that expired at the start of every call (a cost proportional to what expired).
+//! - **Order.** [`range`](NamespaceStorage::range) is in byte order of the UTF-8 names.
+//! - **Atomicity.** [`write`](NamespaceStorage::write) applies its batch whole or not at all, in
+//!   order (a key given twice ends with its last write); a reader sees all of it or none. Each
+//!   entry is replaced whole, so a reader never mixes two writes.
+//! - **Deletion.** After [`drop_namespace`](NamespaceStorage::drop_namespace) every call on that
+//!   namespace fails with [`StorageError::Gone`], so a write racing the deletion of its namespace
+//!   is refused rather than stored where nobody can reach it.
+//!
+//! The seam is crate-private while there is one implementation.
+
+use std::sync::Arc;
+
+use super::entry::Entry;
+
+/// Where the namespaces' entries are kept: makes the storage of each new namespace.
+pub(crate) trait Storage: Send + Sync {
+    /// Stores a new, empty namespace. The engine has checked the id and the title (unique,
+    /// valid) and keeps both.
+    fn create_namespace(
+        &self,
+        id: &str,
+        title: &str,
+    ) -> Result<Box<dyn NamespaceStorage>, StorageError>;
+}
+
+/// The entries of one namespace. See the [module](self) for what an implementation must do.
+pub(crate) trait NamespaceStorage: Send + Sync {
+    /// The live entry under `key`.
+    fn get(&self, key: &str, now: u64) -> Result<Option<Arc<Entry>>, StorageError>;
+
+    /// The live entries under `keys`, in the same order, read together (one snapshot: no write
+    /// lands between two of them).
+    fn get_many(&self, keys: &[String], now: u64) -> Result<Vec<Option<Arc<Entry>>>, StorageError>;
+
+    /// Up to `limit` live entries whose names start with `prefix` and sort after `after` (when
+    /// given), in byte order; the cost depends on `limit`, not on the size of the namespace.
+    fn range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: u64,
+    ) -> Result<Range, StorageError>;
+
+    /// Stores `entry` under `key`, replacing value, metadata and expiration together.
+    fn put(&self, key: &str, entry: Entry, now: u64) -> Result<(), StorageError>;
+
+    /// Removes `key`; removing a missing key does nothing.
+    fn delete(&self, key: &str, now: u64) -> Result<(), StorageError>;
+
+    /// Applies every write of `batch`, in order, atomically.
+    fn write(&self, batch: Vec<Write>, now: u64) -> Result<(), StorageError>;
+
+    /// Removes every entry that has expired at `now`.
+    fn sweep(&self, now: u64) -> Result<(), StorageError>;
+
+    /// Records the namespace's new title (the engine keeps the title it answers with; a
+    /// persistent storage stores it too).
+    fn rename(&self, title: &str) -> Result<(), StorageError>;
+
+    /// Removes every entry; the namespace stays.
+    fn clear(&self) -> Result<(), StorageError>;
+
+    /// Removes the namespace and everything in it; every later call fails with
+    /// [`StorageError::Gone`].
+    fn drop_namespace(&self);
+
+    /// What is held right now (expired entries not yet removed included), for tests of memory
+    /// reclamation.
+    fn counts(&self) -> Counts;
+}
+
+/// One write of a [`NamespaceStorage::write`] batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// Stores `entry` under `key`.
+    Put {
+        /// The key name (checked by the engine).
+        key: String,
+        /// What is stored.
+        entry: Entry,
+    },
+    /// Removes `key`, if present.
+    Delete {
+        /// The key name (checked by the engine).
+        key: String,
+    },
+}
+
+/// A page of entries from [`NamespaceStorage::range`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Range {
+    /// The entries, in byte order of their names.
+    pub(crate) entries: Vec<(Arc<str>, Arc<Entry>)>,
+    /// Whether more live entries match after the last one.
+    pub(crate) more: bool,
+}
+
+/// What a namespace's storage holds, from [`NamespaceStorage::counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    /// Entries stored.
+    pub(crate) entries: usize,
+    /// Entries in the expiry index.
+    pub(crate) expiring: usize,
+}
+
+/// Why a storage call failed. The in-memory storage only fails on a deleted namespace; a
+/// persistent one adds its I/O failures here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum StorageError {
+    /// The namespace was deleted ([`NamespaceStorage::drop_namespace`]).
+    #[error("the namespace was deleted")]
+    Gone,
+}
