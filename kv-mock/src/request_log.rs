@@ -1,9 +1,17 @@
-//! The log of the requests a mock received: method, path, key and status.
+//! The log of the requests a mock received (method, path, key and status), and the layer of the
+//! router that writes it.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::Method;
 use serde::Serialize;
+
+use crate::fault::ConnectionReset;
+use crate::http::ApiState;
 
 /// The most records kept; older ones are dropped first.
 const MAX_RECORDS: usize = 100_000;
@@ -21,25 +29,45 @@ pub struct RequestRecord {
     pub status: u16,
 }
 
+/// What is kept per request: the method (no allocation for the usual ones), the raw path and the
+/// status. The key is decoded from the path when the log is read, not on every request.
+#[derive(Debug)]
+struct Entry {
+    method: Method,
+    path: Box<str>,
+    status: u16,
+}
+
+impl Entry {
+    fn record(&self) -> RequestRecord {
+        RequestRecord {
+            method: self.method.as_str().to_owned(),
+            path: self.path.to_string(),
+            key: crate::fault::key_of(&self.path),
+            status: self.status,
+        }
+    }
+}
+
 /// The records, oldest first, at most [`MAX_RECORDS`].
 #[derive(Debug, Default)]
 pub(crate) struct RequestLog {
-    records: Mutex<VecDeque<RequestRecord>>,
+    entries: Mutex<VecDeque<Entry>>,
 }
 
 impl RequestLog {
     /// Appends a record, dropping the oldest beyond the cap.
-    pub(crate) fn record(&self, record: RequestRecord) {
-        let mut records = self.lock();
-        if records.len() >= MAX_RECORDS {
-            records.pop_front();
+    fn push(&self, entry: Entry) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_RECORDS {
+            entries.pop_front();
         }
-        records.push_back(record);
+        entries.push_back(entry);
     }
 
     /// Every record, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<RequestRecord> {
-        self.lock().iter().cloned().collect()
+        self.lock().iter().map(Entry::record).collect()
     }
 
     /// Forgets every record.
@@ -47,9 +75,32 @@ impl RequestLog {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RequestRecord>> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The layer over the API routes: records each request with the status it got (`0` when a fault
+/// reset the connection).
+pub(crate) async fn log_requests(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = Box::from(request.uri().path());
+    let response = next.run(request).await;
+    let status = if response.extensions().get::<ConnectionReset>().is_some() {
+        0
+    } else {
+        response.status().as_u16()
+    };
+    state.log.push(Entry {
+        method,
+        path,
+        status,
+    });
+    response
 }
 
 #[cfg(test)]
@@ -60,10 +111,9 @@ mod tests {
     fn keeps_order_and_is_bounded() {
         let log = RequestLog::default();
         for i in 0..(MAX_RECORDS + 5) {
-            log.record(RequestRecord {
-                method: "GET".into(),
-                path: format!("/{i}"),
-                key: None,
+            log.push(Entry {
+                method: Method::GET,
+                path: format!("/{i}").into(),
                 status: 200,
             });
         }
@@ -72,5 +122,24 @@ mod tests {
         assert_eq!(all[0].path, "/5");
         log.clear();
         assert!(log.snapshot().is_empty());
+    }
+
+    #[test]
+    fn records_carry_the_decoded_key() {
+        let log = RequestLog::default();
+        log.push(Entry {
+            method: Method::PUT,
+            path: "/client/v4/accounts/a/storage/kv/namespaces/n/values/a%2Fb".into(),
+            status: 200,
+        });
+        assert_eq!(
+            log.snapshot(),
+            vec![RequestRecord {
+                method: "PUT".into(),
+                path: "/client/v4/accounts/a/storage/kv/namespaces/n/values/a%2Fb".into(),
+                key: Some("a/b".into()),
+                status: 200,
+            }]
+        );
     }
 }
