@@ -5,18 +5,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use futures_util::future::{BoxFuture, Either};
 use http::{HeaderName, HeaderValue, header};
 use http_body_util::BodyExt;
 use kv_types::codes;
 use serde::Serialize;
+use tower::{Layer, Service};
 
-use crate::http::ApiState;
 use crate::http::errors::ApiError;
 use crate::http::path::{ApiPath, decode_key};
 
@@ -326,30 +330,91 @@ fn injected_status(status: u16, headers: &[(String, String)]) -> Response {
     response
 }
 
-/// The layer over the API routes: a request that a waiting fault matches gets the fault (its
-/// status, a delay, a reset or a truncated body). With no fault waiting, it costs one atomic
-/// load.
-pub(crate) async fn inject_faults(
-    State(state): State<ApiState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if !state.faults.is_armed() {
-        return next.run(request).await;
-    }
-    let path = request.uri().path();
-    let action = state
-        .faults
-        .take(request.method().as_str(), path, key_of(path).as_deref());
+/// What a fault does to a request, given the routes it would otherwise go to.
+async fn apply<S>(action: FaultAction, mut inner: S, request: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let mut call = async |request| match inner.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
     match action {
-        None => next.run(request).await,
-        Some(FaultAction::Reset) => reset(),
-        Some(FaultAction::Status { status, headers }) => injected_status(status, &headers),
-        Some(FaultAction::Delay { delay_ms }) => {
+        FaultAction::Reset => reset(),
+        FaultAction::Status { status, headers } => injected_status(status, &headers),
+        FaultAction::Delay { delay_ms } => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            next.run(request).await
+            call(request).await
         }
-        Some(FaultAction::TruncateBody) => truncate(next.run(request).await).await,
+        FaultAction::TruncateBody => truncate(call(request).await).await,
+    }
+}
+
+/// The layer over the API routes that applies the waiting faults ([`FaultService`]).
+#[derive(Debug, Clone)]
+pub(crate) struct FaultLayer {
+    faults: Arc<FaultSet>,
+}
+
+impl FaultLayer {
+    /// Applies the faults of `faults`.
+    pub(crate) fn new(faults: Arc<FaultSet>) -> FaultLayer {
+        FaultLayer { faults }
+    }
+}
+
+impl<S> Layer<S> for FaultLayer {
+    type Service = FaultService<S>;
+
+    fn layer(&self, inner: S) -> FaultService<S> {
+        FaultService {
+            inner,
+            faults: Arc::clone(&self.faults),
+        }
+    }
+}
+
+/// A request that a waiting fault matches gets the fault (its status, a delay, a reset or a
+/// truncated body); any other goes straight to the routes. With no fault waiting this costs one
+/// atomic load: no lock, no allocation, the routes' own future.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultService<S> {
+    inner: S,
+    faults: Arc<FaultSet>,
+}
+
+impl<S> Service<Request> for FaultService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if !self.faults.is_armed() {
+            return Either::Left(self.inner.call(request));
+        }
+        let path = request.uri().path();
+        let action = self
+            .faults
+            .take(request.method().as_str(), path, key_of(path).as_deref());
+        match action {
+            None => Either::Left(self.inner.call(request)),
+            Some(action) => {
+                // The clone that was made ready stays in use; `self` keeps a fresh one.
+                let inner = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, inner);
+                Either::Right(Box::pin(
+                    async move { Ok(apply(action, ready, request).await) },
+                ))
+            }
+        }
     }
 }
 

@@ -2,16 +2,18 @@
 //! router that writes it.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
+use futures_util::future::BoxFuture;
 use http::Method;
 use serde::Serialize;
+use tower::{Layer, Service};
 
 use crate::fault::ConnectionReset;
-use crate::http::ApiState;
 
 /// The most records kept; older ones are dropped first.
 const MAX_RECORDS: usize = 100_000;
@@ -80,27 +82,70 @@ impl RequestLog {
     }
 }
 
-/// The layer over the API routes: records each request with the status it got (`0` when a fault
-/// reset the connection).
-pub(crate) async fn log_requests(
-    State(state): State<ApiState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let method = request.method().clone();
-    let path = Box::from(request.uri().path());
-    let response = next.run(request).await;
-    let status = if response.extensions().get::<ConnectionReset>().is_some() {
-        0
-    } else {
-        response.status().as_u16()
-    };
-    state.log.push(Entry {
-        method,
-        path,
-        status,
-    });
-    response
+/// The layer over the API routes that records each request ([`LogService`]).
+#[derive(Debug, Clone)]
+pub(crate) struct LogLayer {
+    log: Arc<RequestLog>,
+}
+
+impl LogLayer {
+    /// Records into `log`.
+    pub(crate) fn new(log: Arc<RequestLog>) -> LogLayer {
+        LogLayer { log }
+    }
+}
+
+impl<S> Layer<S> for LogLayer {
+    type Service = LogService<S>;
+
+    fn layer(&self, inner: S) -> LogService<S> {
+        LogService {
+            inner,
+            log: Arc::clone(&self.log),
+        }
+    }
+}
+
+/// Records each request with the status it got (`0` when a fault reset the connection).
+#[derive(Debug, Clone)]
+pub(crate) struct LogService<S> {
+    inner: S,
+    log: Arc<RequestLog>,
+}
+
+impl<S> Service<Request> for LogService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let method = request.method().clone();
+        let path = Box::from(request.uri().path());
+        let answer = self.inner.call(request);
+        let log = Arc::clone(&self.log);
+        Box::pin(async move {
+            let response = answer.await?;
+            let status = if response.extensions().get::<ConnectionReset>().is_some() {
+                0
+            } else {
+                response.status().as_u16()
+            };
+            log.push(Entry {
+                method,
+                path,
+                status,
+            });
+            Ok(response)
+        })
+    }
 }
 
 #[cfg(test)]

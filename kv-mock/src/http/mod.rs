@@ -215,16 +215,10 @@ pub fn router(state: ApiState) -> Router {
     if state.credentials.is_required() {
         api = api.layer(from_fn_with_state(state.clone(), auth::require_auth));
     }
-    api.layer(from_fn_with_state(
-        state.clone(),
-        crate::fault::inject_faults,
-    ))
-    .layer(from_fn_with_state(
-        state.clone(),
-        crate::request_log::log_requests,
-    ))
-    .merge(crate::control::routes())
-    .with_state(state)
+    api.layer(crate::fault::FaultLayer::new(Arc::clone(&state.faults)))
+        .layer(crate::request_log::LogLayer::new(Arc::clone(&state.log)))
+        .merge(crate::control::routes())
+        .with_state(state)
 }
 
 #[cfg(test)]
