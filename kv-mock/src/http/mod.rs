@@ -181,7 +181,7 @@ pub fn router(state: ApiState) -> Router {
 
     let base = format!("{BASE_PATH}/accounts/{{account}}/storage/kv/namespaces");
     let value_routes = get(get_value).put(put_value).delete(delete_value);
-    let mut api = Router::new()
+    let api = Router::new()
         .route(&base, get(list_namespaces).post(create_namespace))
         .route(
             &format!("{base}/{{ns}}"),
@@ -205,18 +205,23 @@ pub fn router(state: ApiState) -> Router {
         .route(&format!("{base}/{{ns}}/bulk/get"), post(bulk_get))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    // Layers that would do nothing are left out (each costs a boxed call per request).
-    if state.account_limiter.is_some() {
-        api = api.layer(from_fn_with_state(
-            state.clone(),
-            account_rate::limit_account_rate,
-        ));
-    }
-    if state.credentials.is_required() {
-        api = api.layer(from_fn_with_state(state.clone(), auth::require_auth));
-    }
-    api.layer(crate::fault::FaultLayer::new(Arc::clone(&state.faults)))
+    // Outermost first: the log, the faults, then the authentication and the account rate limit
+    // (each left out when not configured), as one layer: every `Router::layer` wraps each route
+    // in another boxed service, cloned and called per request.
+    let auth = state
+        .credentials
+        .is_required()
+        .then(|| from_fn_with_state(state.clone(), auth::require_auth));
+    let account_rate = state
+        .account_limiter
+        .is_some()
+        .then(|| from_fn_with_state(state.clone(), account_rate::limit_account_rate));
+    let layers = tower::ServiceBuilder::new()
         .layer(crate::request_log::LogLayer::new(Arc::clone(&state.log)))
+        .layer(crate::fault::FaultLayer::new(Arc::clone(&state.faults)))
+        .option_layer(auth)
+        .option_layer(account_rate);
+    api.layer(layers)
         .merge(crate::control::routes())
         .with_state(state)
 }
