@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Real clients against kv-mock's standalone server: the official TypeScript SDK, the official
-# Python SDK and wrangler. Installs them from the package registries (pinned versions), starts the
-# server on a free loopback port with a token, runs each script, stops the server.
-# Usage: compat/run.sh [ts|python|wrangler ...]   (default: all three)
+# Python SDK, wrangler, and an oversize upload from Python's urllib and Node's fetch (the 413 must
+# reach them). Installs them from the package registries (pinned versions), starts the server on
+# a free loopback port with a token, runs each script, stops the server.
+# Usage: compat/run.sh [ts|python|wrangler|oversize ...]   (default: all four)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(ts python wrangler)
+[ ${#suites[@]} -gt 0 ] || suites=(ts python wrangler oversize)
 
 echo "== installing the real clients"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
@@ -37,6 +38,10 @@ for suite in "${suites[@]}"; do
     ts) (cd "$here" && "$node22" ts_sdk.mjs) ;;
     python) "$here/.venv/bin/python" "$here/python_sdk.py" ;;
     wrangler) bash "$here/wrangler.sh" ;;
+    oversize)
+      "$here/.venv/bin/python" "$here/oversize.py"
+      "$node22" "$here/oversize.mjs"
+      ;;
     *) echo "unknown suite $suite"; exit 2 ;;
   esac
 done

@@ -1,25 +1,24 @@
 //! The control endpoints under `/__mock/`: clock, rate limit, faults, request log, reset. The
 //! same controls [`KvMock`](crate::KvMock) offers in Rust, for suites in other languages.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use http::HeaderMap;
-use kv_types::{Namespace, codes};
+use kv_types::codes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::engine::Engine;
-use crate::fault::{Fault, FaultMatch, FaultSet};
+use crate::fault::{Fault, FaultMatch};
+use crate::http::ApiState;
 use crate::http::body::read_json;
 use crate::http::envelope::ok;
 use crate::http::errors::ApiError;
-use crate::request_log::RequestLog;
 
 /// The reserved path prefix of the control endpoints.
 pub const CONTROL_PREFIX: &str = "/__mock";
@@ -27,23 +26,11 @@ pub const CONTROL_PREFIX: &str = "/__mock";
 /// Largest control request body, in bytes.
 const MAX_CONTROL_BODY: usize = 64 * 1024;
 
-/// What the control endpoints act on.
-#[derive(Clone)]
-pub(crate) struct ControlState {
-    pub(crate) engine: Engine,
-    pub(crate) faults: Arc<FaultSet>,
-    pub(crate) log: Arc<RequestLog>,
-    /// The namespaces the mock started with; a reset leaves exactly these, empty.
-    pub(crate) initial: Arc<Vec<Namespace>>,
-    pub(crate) account_id: Arc<str>,
-    pub(crate) base_url: Arc<str>,
-}
-
-impl ControlState {
+impl ApiState {
     /// Clears data (leaving the initial namespaces, empty), faults and the request log. The
     /// clock and the rate-limit switch are kept.
     pub(crate) fn reset(&self) {
-        self.engine.reset(&self.initial);
+        self.engine.reset(&self.served.initial);
         self.faults.clear();
         self.log.clear();
     }
@@ -70,11 +57,11 @@ async fn body<T: serde::de::DeserializeOwned>(
     .await
 }
 
-async fn info(State(s): State<ControlState>) -> Response {
+async fn info(State(s): State<ApiState>) -> Response {
     ok(json!({
-        "base_url": &*s.base_url,
+        "base_url": &*s.served.base_url,
         "account_id": &*s.account_id,
-        "namespace_id": s.initial.first().map(|n| n.id.clone()),
+        "namespace_id": s.served.initial.first().map(|n| n.id.clone()),
         "namespaces": s.engine.list_namespaces(),
     }))
 }
@@ -88,7 +75,7 @@ fn clock_json(engine: &Engine) -> serde_json::Value {
     })
 }
 
-async fn get_clock(State(s): State<ControlState>) -> Response {
+async fn get_clock(State(s): State<ApiState>) -> Response {
     ok(clock_json(&s.engine))
 }
 
@@ -101,7 +88,7 @@ struct Advance {
 }
 
 async fn advance_clock(
-    State(s): State<ControlState>,
+    State(s): State<ApiState>,
     headers: HeaderMap,
     b: Body,
 ) -> Result<Response, ApiError> {
@@ -118,7 +105,7 @@ struct SetClock {
 }
 
 async fn set_clock(
-    State(s): State<ControlState>,
+    State(s): State<ApiState>,
     headers: HeaderMap,
     b: Body,
 ) -> Result<Response, ApiError> {
@@ -132,14 +119,14 @@ struct RateLimit {
     enabled: bool,
 }
 
-async fn get_rate_limit(State(s): State<ControlState>) -> Response {
+async fn get_rate_limit(State(s): State<ApiState>) -> Response {
     ok(RateLimit {
         enabled: s.engine.rate_limit_enabled(),
     })
 }
 
 async fn set_rate_limit(
-    State(s): State<ControlState>,
+    State(s): State<ApiState>,
     headers: HeaderMap,
     b: Body,
 ) -> Result<Response, ApiError> {
@@ -219,7 +206,7 @@ impl FaultSpec {
 }
 
 async fn add_fault(
-    State(s): State<ControlState>,
+    State(s): State<ApiState>,
     headers: HeaderMap,
     b: Body,
 ) -> Result<Response, ApiError> {
@@ -234,25 +221,25 @@ async fn add_fault(
     Ok(ok(fault))
 }
 
-async fn list_faults(State(s): State<ControlState>) -> Response {
+async fn list_faults(State(s): State<ApiState>) -> Response {
     ok(s.faults.pending())
 }
 
-async fn clear_faults(State(s): State<ControlState>) -> Response {
+async fn clear_faults(State(s): State<ApiState>) -> Response {
     s.faults.clear();
     ok(json!({}))
 }
 
-async fn list_requests(State(s): State<ControlState>) -> Response {
+async fn list_requests(State(s): State<ApiState>) -> Response {
     ok(s.log.snapshot())
 }
 
-async fn clear_requests(State(s): State<ControlState>) -> Response {
+async fn clear_requests(State(s): State<ApiState>) -> Response {
     s.log.clear();
     ok(json!({}))
 }
 
-async fn reset(State(s): State<ControlState>) -> Response {
+async fn reset(State(s): State<ApiState>) -> Response {
     s.reset();
     ok(json!({}))
 }
@@ -270,21 +257,10 @@ async fn not_found(request: Request) -> Response {
     .into_response()
 }
 
-async fn method_not_allowed(request: Request) -> Response {
-    ApiError::new(
-        405,
-        codes::METHOD_NOT_ALLOWED,
-        format!(
-            "Method {} is not allowed for {}.",
-            request.method(),
-            request.uri().path()
-        ),
-    )
-    .into_response()
-}
-
-/// The control routes under [`CONTROL_PREFIX`]. They need no credentials.
-pub(crate) fn router(state: ControlState) -> Router {
+/// The control routes under [`CONTROL_PREFIX`], to merge beside the API's (they are outside its
+/// layers: no credentials, no faults, not logged). Every other path under the prefix is a 404
+/// envelope of its own.
+pub(crate) fn routes() -> Router<ApiState> {
     let p = CONTROL_PREFIX;
     Router::new()
         .route(&format!("{p}/info"), get(info))
@@ -304,7 +280,8 @@ pub(crate) fn router(state: ControlState) -> Router {
             get(list_requests).delete(clear_requests),
         )
         .route(&format!("{p}/reset"), post(reset))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .route(p, any(not_found))
+        .route(&format!("{p}/"), any(not_found))
+        .route(&format!("{p}/{{*rest}}"), any(not_found))
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
 }

@@ -1,10 +1,31 @@
 //! Fault injection: [`Fault`]s that the next N matching requests get instead of (or on top of)
-//! their normal answer.
+//! their normal answer, and the layer of the router that applies them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::future::{BoxFuture, Either};
+use http::{HeaderName, HeaderValue, header};
+use http_body_util::BodyExt;
+use kv_types::codes;
 use serde::Serialize;
+use tower::{Layer, Service};
+
+use crate::http::errors::ApiError;
+use crate::http::path::ApiPath;
+
+/// How long a truncated body waits between its part and its failure.
+const TRUNCATE_PAUSE: Duration = Duration::from_millis(20);
 
 /// What a fault does to a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -186,14 +207,24 @@ impl Fault {
 #[derive(Debug, Default)]
 pub(crate) struct FaultSet {
     pending: Mutex<Vec<Fault>>,
+    /// Whether `pending` may hold a fault (written under its lock), so a request finds out that
+    /// there is none without taking the lock.
+    armed: AtomicBool,
 }
 
 impl FaultSet {
     /// Adds a fault after the others.
     pub(crate) fn inject(&self, fault: Fault) {
         if fault.times > 0 {
-            self.lock().push(fault);
+            let mut pending = self.lock();
+            pending.push(fault);
+            self.armed.store(true, Ordering::Release);
         }
+    }
+
+    /// Whether any fault is waiting.
+    fn is_armed(&self) -> bool {
+        self.armed.load(Ordering::Acquire)
     }
 
     /// The action of the first fault that matches this request, using up one of its times.
@@ -207,6 +238,7 @@ impl FaultSet {
         fault.times = fault.times.saturating_sub(1);
         if fault.times == 0 {
             pending.remove(index);
+            self.armed.store(!pending.is_empty(), Ordering::Release);
         }
         Some(action)
     }
@@ -218,7 +250,9 @@ impl FaultSet {
 
     /// Forgets every fault.
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        let mut pending = self.lock();
+        pending.clear();
+        self.armed.store(false, Ordering::Release);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
@@ -226,9 +260,202 @@ impl FaultSet {
     }
 }
 
+/// The decoded key of a value or metadata path of the API, if any: [`ApiPath`]'s reading of it,
+/// for a path kept as text (the request log decodes it when read, not per request).
+pub(crate) fn key_of(path: &str) -> Option<String> {
+    let uri = http::Uri::try_from(path).ok()?;
+    ApiPath::parse(&uri).key().map(str::to_owned)
+}
+
+/// Marks the answer to a request that a [`Fault::reset`] hit: its body fails before a byte of it
+/// (or of the head) is written, which makes hyper drop the connection with no response. The log
+/// records it with status `0`.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("kv-mock: connection reset by an injected fault")]
+pub(crate) struct ConnectionReset;
+
+/// The answer that closes the connection with no response.
+fn reset() -> Response {
+    let failure = futures_util::stream::once(async { Err::<Bytes, _>(ConnectionReset) });
+    let mut response = Response::new(Body::from_stream(failure));
+    response.extensions_mut().insert(ConnectionReset);
+    response
+}
+
+/// The response with its body cut in half (at least one byte missing), announcing the full
+/// length, so the client sees the connection end mid-body.
+async fn truncate(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let full = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let announced = full.len().max(1);
+    let sent = full.slice(..full.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+    // The part is sent, then the body stays pending for a moment (so the head and the part are
+    // flushed to the client) before it fails, which makes hyper abort the connection.
+    let first = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(sent) });
+    let failure = futures_util::stream::once(async {
+        tokio::time::sleep(TRUNCATE_PAUSE).await;
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "kv-mock: response body truncated by an injected fault",
+        ))
+    });
+    Response::from_parts(parts, Body::from_stream(first.chain(failure)))
+}
+
+fn injected_status(status: u16, headers: &[(String, String)]) -> Response {
+    let mut response = ApiError::new(
+        status,
+        codes::INJECTED_FAULT,
+        format!("Injected fault: status {status}."),
+    )
+    .into_response();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// What a fault does to a request, given the routes it would otherwise go to.
+async fn apply<S>(action: FaultAction, mut inner: S, request: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let mut call = async |request| match inner.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    match action {
+        FaultAction::Reset => reset(),
+        FaultAction::Status { status, headers } => injected_status(status, &headers),
+        FaultAction::Delay { delay_ms } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            call(request).await
+        }
+        FaultAction::TruncateBody => truncate(call(request).await).await,
+    }
+}
+
+/// The layer over the API routes that applies the waiting faults ([`FaultService`]).
+#[derive(Debug, Clone)]
+pub(crate) struct FaultLayer {
+    faults: Arc<FaultSet>,
+}
+
+impl FaultLayer {
+    /// Applies the faults of `faults`.
+    pub(crate) fn new(faults: Arc<FaultSet>) -> FaultLayer {
+        FaultLayer { faults }
+    }
+}
+
+impl<S> Layer<S> for FaultLayer {
+    type Service = FaultService<S>;
+
+    fn layer(&self, inner: S) -> FaultService<S> {
+        FaultService {
+            inner,
+            faults: Arc::clone(&self.faults),
+        }
+    }
+}
+
+/// A request that a waiting fault matches gets the fault (its status, a delay, a reset or a
+/// truncated body); any other goes straight to the routes. With no fault waiting this costs one
+/// atomic load: no lock, no allocation, the routes' own future.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultService<S> {
+    inner: S,
+    faults: Arc<FaultSet>,
+}
+
+impl<S> Service<Request> for FaultService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if !self.faults.is_armed() {
+            return Either::Left(self.inner.call(request));
+        }
+        let mut request = request;
+        // Parsed once: the handler's extractor takes the stored path.
+        let key = ApiPath::of(&mut request).key().map(str::to_owned);
+        let action = self.faults.take(
+            request.method().as_str(),
+            request.uri().path(),
+            key.as_deref(),
+        );
+        match action {
+            None => Either::Left(self.inner.call(request)),
+            Some(action) => {
+                // The clone that was made ready stays in use; `self` keeps a fresh one.
+                let inner = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, inner);
+                Either::Right(Box::pin(
+                    async move { Ok(apply(action, ready, request).await) },
+                ))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_only_from_api_paths() {
+        let api = "/client/v4/accounts/a/storage/kv/namespaces/n";
+        assert_eq!(
+            key_of(&format!("{api}/values/a%2Fb")).as_deref(),
+            Some("a/b")
+        );
+        assert_eq!(key_of(&format!("{api}/metadata/k")).as_deref(), Some("k"));
+        assert_eq!(key_of(&format!("{api}/keys")), None);
+        assert_eq!(key_of(&format!("{api}/values/%FF")), None);
+        assert_eq!(
+            key_of("/x/v4/accounts/a/storage/kv/namespaces/n/values/k"),
+            None
+        );
+        assert_eq!(
+            key_of("/client/v4/accounts/a/other/kv/namespaces/n/values/k"),
+            None
+        );
+    }
+
+    #[test]
+    fn armed_only_while_a_fault_waits() {
+        let set = FaultSet::default();
+        assert!(!set.is_armed());
+        set.inject(Fault::reset().times(0));
+        assert!(!set.is_armed());
+        set.inject(Fault::reset());
+        assert!(set.is_armed());
+        assert_eq!(set.take("GET", "/x", None), Some(FaultAction::Reset));
+        assert!(!set.is_armed());
+        set.inject(Fault::reset());
+        set.clear();
+        assert!(!set.is_armed());
+    }
 
     #[test]
     fn used_up_in_order() {

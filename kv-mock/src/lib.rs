@@ -5,11 +5,9 @@ mod control;
 pub mod engine;
 pub mod error;
 pub mod fault;
-mod head_guard;
 pub mod http;
 pub mod request_log;
 mod server;
-mod service;
 
 pub use clock::Clock;
 pub use control::CONTROL_PREFIX;

@@ -1,9 +1,19 @@
-//! The log of the requests a mock received: method, path, key and status.
+//! The log of the requests a mock received (method, path, key and status), and the layer of the
+//! router that writes it.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 
+use axum::extract::Request;
+use axum::response::Response;
+use futures_util::future::BoxFuture;
+use http::Method;
 use serde::Serialize;
+use tower::{Layer, Service};
+
+use crate::fault::ConnectionReset;
 
 /// The most records kept; older ones are dropped first.
 const MAX_RECORDS: usize = 100_000;
@@ -21,25 +31,45 @@ pub struct RequestRecord {
     pub status: u16,
 }
 
+/// What is kept per request: the method (no allocation for the usual ones), the raw path and the
+/// status. The key is decoded from the path when the log is read, not on every request.
+#[derive(Debug)]
+struct Entry {
+    method: Method,
+    path: Box<str>,
+    status: u16,
+}
+
+impl Entry {
+    fn record(&self) -> RequestRecord {
+        RequestRecord {
+            method: self.method.as_str().to_owned(),
+            path: self.path.to_string(),
+            key: crate::fault::key_of(&self.path),
+            status: self.status,
+        }
+    }
+}
+
 /// The records, oldest first, at most [`MAX_RECORDS`].
 #[derive(Debug, Default)]
 pub(crate) struct RequestLog {
-    records: Mutex<VecDeque<RequestRecord>>,
+    entries: Mutex<VecDeque<Entry>>,
 }
 
 impl RequestLog {
     /// Appends a record, dropping the oldest beyond the cap.
-    pub(crate) fn record(&self, record: RequestRecord) {
-        let mut records = self.lock();
-        if records.len() >= MAX_RECORDS {
-            records.pop_front();
+    fn push(&self, entry: Entry) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_RECORDS {
+            entries.pop_front();
         }
-        records.push_back(record);
+        entries.push_back(entry);
     }
 
     /// Every record, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<RequestRecord> {
-        self.lock().iter().cloned().collect()
+        self.lock().iter().map(Entry::record).collect()
     }
 
     /// Forgets every record.
@@ -47,8 +77,74 @@ impl RequestLog {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RequestRecord>> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The layer over the API routes that records each request ([`LogService`]).
+#[derive(Debug, Clone)]
+pub(crate) struct LogLayer {
+    log: Arc<RequestLog>,
+}
+
+impl LogLayer {
+    /// Records into `log`.
+    pub(crate) fn new(log: Arc<RequestLog>) -> LogLayer {
+        LogLayer { log }
+    }
+}
+
+impl<S> Layer<S> for LogLayer {
+    type Service = LogService<S>;
+
+    fn layer(&self, inner: S) -> LogService<S> {
+        LogService {
+            inner,
+            log: Arc::clone(&self.log),
+        }
+    }
+}
+
+/// Records each request with the status it got (`0` when a fault reset the connection).
+#[derive(Debug, Clone)]
+pub(crate) struct LogService<S> {
+    inner: S,
+    log: Arc<RequestLog>,
+}
+
+impl<S> Service<Request> for LogService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let method = request.method().clone();
+        let path = Box::from(request.uri().path());
+        let answer = self.inner.call(request);
+        let log = Arc::clone(&self.log);
+        Box::pin(async move {
+            let response = answer.await?;
+            let status = if response.extensions().get::<ConnectionReset>().is_some() {
+                0
+            } else {
+                response.status().as_u16()
+            };
+            log.push(Entry {
+                method,
+                path,
+                status,
+            });
+            Ok(response)
+        })
     }
 }
 
@@ -60,10 +156,9 @@ mod tests {
     fn keeps_order_and_is_bounded() {
         let log = RequestLog::default();
         for i in 0..(MAX_RECORDS + 5) {
-            log.record(RequestRecord {
-                method: "GET".into(),
-                path: format!("/{i}"),
-                key: None,
+            log.push(Entry {
+                method: Method::GET,
+                path: format!("/{i}").into(),
                 status: 200,
             });
         }
@@ -72,5 +167,24 @@ mod tests {
         assert_eq!(all[0].path, "/5");
         log.clear();
         assert!(log.snapshot().is_empty());
+    }
+
+    #[test]
+    fn records_carry_the_decoded_key() {
+        let log = RequestLog::default();
+        log.push(Entry {
+            method: Method::PUT,
+            path: "/client/v4/accounts/a/storage/kv/namespaces/n/values/a%2Fb".into(),
+            status: 200,
+        });
+        assert_eq!(
+            log.snapshot(),
+            vec![RequestRecord {
+                method: "PUT".into(),
+                path: "/client/v4/accounts/a/storage/kv/namespaces/n/values/a%2Fb".into(),
+                key: Some("a/b".into()),
+                status: 200,
+            }]
+        );
     }
 }

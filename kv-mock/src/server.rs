@@ -1,26 +1,19 @@
 //! [`KvMock`]: the mock served on a loopback socket, and its [`MockBuilder`].
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
 use kv_types::{Limits, Namespace};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
-use crate::control::{self, ControlState};
 use crate::engine::{Engine, EngineConfig, NamespaceHandle};
 use crate::error::MockError;
-use crate::fault::{Fault, FaultSet};
-use crate::head_guard::GuardedStream;
+use crate::fault::Fault;
 use crate::http::{ApiState, BASE_PATH, Credentials, router};
-use crate::request_log::{RequestLog, RequestRecord};
-use crate::service::MockService;
+use crate::request_log::RequestRecord;
 
 /// Title of the namespace a mock starts with when none is named.
 pub const DEFAULT_NAMESPACE_TITLE: &str = "kv-mock";
@@ -161,92 +154,49 @@ impl MockBuilder {
             source,
         })?;
         let base_url = format!("http://{addr}{BASE_PATH}");
-        let faults = Arc::new(FaultSet::default());
-        let log = Arc::new(RequestLog::default());
-        let control = ControlState {
-            engine: engine.clone(),
-            faults: Arc::clone(&faults),
-            log: Arc::clone(&log),
-            initial: Arc::new(namespaces.clone()),
-            account_id: Arc::from(account_id.as_str()),
-            base_url: Arc::from(base_url.as_str()),
-        };
-        let mut api = ApiState::new(engine.clone(), account_id.clone(), self.credentials);
+        let mut state = ApiState::new(engine.clone(), account_id.clone(), self.credentials)
+            .served_at(base_url.clone(), namespaces.clone());
         if let Some((max, window)) = self.account_rate {
-            api = api.with_account_rate_limit(max, window);
+            state = state.with_account_rate_limit(max, window);
         }
-        let service = MockService {
-            api: router(api),
-            control: control::router(control.clone()),
-            faults,
-            log,
-        };
-        let task = tokio::spawn(serve(listener, service, engine.clone()));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async {
+            // A send or the drop of the sender: either means stop.
+            let _ = stopped.await;
+        });
+        tokio::spawn(async move {
+            if let Err(e) = serving.await {
+                tracing::warn!(error = %e, "kv-mock stopped serving");
+            }
+        });
+        let sweeper = tokio::spawn(sweep(engine.clone()));
         tracing::debug!(%addr, "kv-mock listening");
         Ok(KvMock {
             addr,
             base_url,
             account_id,
             namespaces,
-            engine,
-            control,
-            task,
+            state,
+            _stop: stop,
+            sweeper,
         })
     }
 }
 
-/// Accepts connections until the task is aborted; dropping the task drops the listener (the
-/// port is freed) and every connection with it.
-async fn serve(listener: TcpListener, service: MockService, engine: Engine) {
-    let mut connections = JoinSet::new();
-    let mut sweep = tokio::time::interval(SWEEP_EVERY);
-    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Frees the memory of expired entries every [`SWEEP_EVERY`] until aborted.
+async fn sweep(engine: Engine) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let service = service.clone();
-                    connections.spawn(serve_connection(stream, service));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "kv-mock could not accept a connection");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = sweep.tick() => engine.purge_expired(),
-        }
-    }
-}
-
-/// Serves one connection. Request heads are checked before hyper reads them
-/// ([`GuardedStream`]): when one is refused, hyper finishes what it has and closes, and the
-/// envelope is written on the close.
-async fn serve_connection(stream: TcpStream, service: MockService) {
-    let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let service = service.clone();
-        async move { service.handle(req.map(Body::new)).await }
-    });
-    let guarded = GuardedStream::new(stream);
-    let rejected = guarded.rejected();
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(guarded), svc);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = rejected.notified() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "kv-mock connection ended with an error");
+        tick.tick().await;
+        engine.purge_expired();
     }
 }
 
 /// A mock of the KV API served on a loopback socket, with one account and a default namespace.
-/// Cheap to start (one per test is fine); dropping it stops the server and frees the port.
+/// Cheap to start (one per test is fine). It serves [`router`](crate::router) with axum's server;
+/// dropping it shuts that down gracefully: the port is freed at once, idle connections are
+/// closed, and requests under way are answered first.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -274,9 +224,10 @@ pub struct KvMock {
     base_url: String,
     account_id: String,
     namespaces: Vec<Namespace>,
-    engine: Engine,
-    control: ControlState,
-    task: JoinHandle<()>,
+    state: ApiState,
+    /// Dropped with the mock, which starts the graceful shutdown.
+    _stop: oneshot::Sender<()>,
+    sweeper: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for KvMock {
@@ -328,59 +279,59 @@ impl KvMock {
 
     /// The clock (move it with [`Clock::advance`]).
     pub fn clock(&self) -> &Clock {
-        self.engine.clock()
+        self.state.engine.clock()
     }
 
     /// The engine: the state without HTTP, for seeding and inspecting.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.state.engine
     }
 
     /// The default namespace as a [`KvStore`](kv_types::KvStore), with no HTTP in between;
     /// `None` if a test deleted it (a [`reset`](Self::reset) brings it back).
     pub fn store(&self) -> Option<NamespaceHandle> {
-        self.engine.namespace(self.namespace_id())
+        self.state.engine.namespace(self.namespace_id())
     }
 
     /// Turns the per-key write limit on or off.
     pub fn set_rate_limit(&self, enabled: bool) {
-        self.engine.set_rate_limit(enabled);
+        self.state.engine.set_rate_limit(enabled);
     }
 
     /// Injects a fault into the next matching requests.
     pub fn inject(&self, fault: Fault) {
-        self.control.faults.inject(fault);
+        self.state.faults.inject(fault);
     }
 
     /// The faults still waiting for requests.
     pub fn pending_faults(&self) -> Vec<Fault> {
-        self.control.faults.pending()
+        self.state.faults.pending()
     }
 
     /// Removes every waiting fault.
     pub fn clear_faults(&self) {
-        self.control.faults.clear();
+        self.state.faults.clear();
     }
 
     /// The requests received so far, oldest first (control endpoints excluded).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.control.log.snapshot()
+        self.state.log.snapshot()
     }
 
     /// Forgets the requests received so far.
     pub fn clear_requests(&self) {
-        self.control.log.clear();
+        self.state.log.clear();
     }
 
     /// Clears all data (leaving the starting namespaces, empty), faults and the request log; the
     /// clock and the rate-limit switch are kept.
     pub fn reset(&self) {
-        self.control.reset();
+        self.state.reset();
     }
 }
 
 impl Drop for KvMock {
     fn drop(&mut self) {
-        self.task.abort();
+        self.sweeper.abort();
     }
 }

@@ -54,7 +54,7 @@ pub const INJECTED_FAULT: u32 = 19018;
 pub const INTERNAL_ERROR: u32 = 19019;
 /// (ours) The namespace title is empty, or longer than 512 characters: 400.
 pub const INVALID_NAMESPACE_TITLE: u32 = 19020;
-/// (ours) The request is not HTTP/1.1 a server can parse (a bad request line or header, an
-/// invalid `Content-Length` or `Transfer-Encoding`): 400, or 414 / 431 when the target or the
-/// head is too long.
+/// (ours, reserved) The request is not HTTP/1.1 a server can parse. kv-mock no longer sends it:
+/// a malformed request head gets hyper's own answer (400, 414 or 431 with an empty body) and a
+/// closed connection, since it never reaches the API. Kept so the number is not reused.
 pub const MALFORMED_REQUEST: u32 = 19021;

@@ -1,5 +1,14 @@
 //! Request bodies, streamed and refused at their limit: raw bytes, `multipart/form-data` value
 //! uploads, and JSON bodies.
+//!
+//! A body over its limit is refused (413), and the rest of it is read and thrown away first, so
+//! that a client that sends its whole body before it reads (Python's `urllib`, most SDKs) gets
+//! the answer instead of a broken pipe. That drain is bounded: at most [`DRAIN_EXTRA_BYTES`] past
+//! the limit and [`DRAIN_TIME`]. A body longer than that (announced by `Content-Length` or found
+//! while draining) is answered at once with `Connection: close`, and the connection is closed
+//! after the answer.
+
+use std::time::Duration;
 
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
@@ -10,6 +19,11 @@ use kv_types::{Limits, Metadata, ValidationError};
 use serde::de::DeserializeOwned;
 
 use super::errors::ApiError;
+
+/// The most an oversize body is read past its limit (and thrown away) before it is answered.
+pub(crate) const DRAIN_EXTRA_BYTES: usize = 8 * 1024 * 1024;
+/// The longest an oversize body is read (and thrown away) before it is answered.
+pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// Slack allowed in a multipart body on top of the value and metadata limits (boundaries, part
 /// headers, small extra fields).
@@ -32,26 +46,64 @@ fn cut_off(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_body(format!("The request body could not be read: {e}."))
 }
 
+/// The refusal of an oversize body, after the drain: `Connection: close` when the body was not
+/// read to its end (longer than the bound, or too slow).
+fn refused(mut err: ApiError, drained: bool) -> ApiError {
+    err.close = !drained;
+    err
+}
+
+/// Whether a body of `len` bytes over the limit `max` is within the drain bound.
+fn drainable(len: usize, max: usize) -> bool {
+    len <= max.saturating_add(DRAIN_EXTRA_BYTES)
+}
+
+/// Reads and throws away what is left of `stream`, while `seen` (the body bytes so far) stays
+/// within the drain bound for `max`, for at most [`DRAIN_TIME`]. Returns whether the body
+/// ended.
+async fn drain<S, E>(stream: &mut S, mut seen: usize, max: usize) -> bool
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let rest = async {
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else { return false };
+            seen = seen.saturating_add(chunk.len());
+            if !drainable(seen, max) {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(DRAIN_TIME, rest)
+        .await
+        .unwrap_or(false)
+}
+
 /// Reads the whole body, refusing it with `too_large(len)` as soon as it exceeds `max` bytes (at
-/// once when `Content-Length` says so), so never more than `max` bytes are held.
+/// once when `Content-Length` says so), so never more than `max` bytes are held. The rest of a
+/// refused body is drained within the bound (see the module's documentation).
 pub(crate) async fn read_limited<E: Into<ApiError>>(
     body: Body,
     headers: &HeaderMap,
     max: usize,
     too_large: impl Fn(usize) -> E,
 ) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
     if let Some(len) = content_length(headers)
         && len > max
     {
-        return Err(too_large(len).into());
+        let drained = drainable(len, max) && drain(&mut stream, 0, max).await;
+        return Err(refused(too_large(len).into(), drained));
     }
-    let mut stream = body.into_data_stream();
     let mut buf = BytesMut::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(cut_off)?;
         let len = buf.len().saturating_add(chunk.len());
         if len > max {
-            return Err(too_large(len).into());
+            drop(buf);
+            let drained = drain(&mut stream, len, max).await;
+            return Err(refused(too_large(len).into(), drained));
         }
         buf.extend_from_slice(&chunk);
     }
@@ -138,12 +190,14 @@ async fn read_multipart(
         len,
         max: max_value,
     };
+    let mut stream = body.into_data_stream();
     if let Some(len) = content_length(headers)
         && len > max_body
     {
-        return Err(too_large(len).into());
+        let drained = drainable(len, max_body) && drain(&mut stream, 0, max_body).await;
+        return Err(refused(too_large(len).into(), drained));
     }
-    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let mut multipart = multer::Multipart::new(stream, boundary);
     let mut value: Option<Bytes> = None;
     let mut metadata: Option<Metadata> = None;
     // Bytes of every part read so far, to bound what extra parts may cost.
@@ -162,11 +216,10 @@ async fn read_multipart(
         while let Some(chunk) = field.chunk().await.map_err(bad_multipart)? {
             seen = seen.saturating_add(chunk.len());
             total = total.saturating_add(chunk.len());
-            if name == "value" && seen > max_value {
-                return Err(too_large(seen).into());
-            }
-            if total > max_body {
-                return Err(too_large(total).into());
+            if name == "value" && seen > max_value || total > max_body {
+                let len = if total > max_body { total } else { seen };
+                let drained = drain_multipart(&mut multipart, field, total, max_body).await;
+                return Err(refused(too_large(len).into(), drained));
             }
             if seen <= cap {
                 kept.extend_from_slice(&chunk);
@@ -193,6 +246,30 @@ async fn read_multipart(
     let value =
         value.ok_or_else(|| ApiError::bad_body("The multipart body has no `value` part."))?;
     Ok(ValueUpload { value, metadata })
+}
+
+/// [`drain`] for a multipart body: the rest of the current field, then of every later one.
+async fn drain_multipart(
+    multipart: &mut multer::Multipart<'static>,
+    mut field: multer::Field<'static>,
+    mut seen: usize,
+    max: usize,
+) -> bool {
+    let rest = async {
+        loop {
+            while let Some(chunk) = field.chunk().await? {
+                seen = seen.saturating_add(chunk.len());
+                if !drainable(seen, max) {
+                    return Ok::<bool, multer::Error>(false);
+                }
+            }
+            match multipart.next_field().await? {
+                Some(next) => field = next,
+                None => return Ok(true),
+            }
+        }
+    };
+    matches!(tokio::time::timeout(DRAIN_TIME, rest).await, Ok(Ok(true)))
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! The HTTP face: one axum [`Router`] for every endpoint of the contract, built by a plain
-//! function ([`router`]) so it can be tested without a socket.
+//! The HTTP face: one axum [`Router`] for every endpoint of the contract and the `/__mock/`
+//! control routes, with faults and the request log as its layers, built by a plain function
+//! ([`router`]) so it can be tested without a socket. [`KvMock`](crate::KvMock) and the
+//! standalone binary serve exactly this router.
 
 mod account_rate;
 mod auth;
@@ -17,41 +19,77 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use kv_types::codes;
+use kv_types::{Namespace, codes};
 
 use errors::ApiError;
 
 pub use auth::Credentials;
 
 use crate::engine::Engine;
+use crate::fault::FaultSet;
+use crate::request_log::RequestLog;
 
 /// Where the API lives: the path of the base URL (`http://host:port/client/v4`).
 pub const BASE_PATH: &str = "/client/v4";
 
-/// What the API handlers share: the engine, the account id and the credentials.
+/// What the router shares: the engine, the account id, the credentials, the waiting faults and
+/// the request log.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     pub(crate) engine: Engine,
     pub(crate) account_id: Arc<str>,
     pub(crate) credentials: Arc<Credentials>,
     pub(crate) account_limiter: Option<Arc<account_rate::AccountLimiter>>,
+    pub(crate) faults: Arc<FaultSet>,
+    pub(crate) log: Arc<RequestLog>,
+    pub(crate) served: Arc<Served>,
+}
+
+/// What the control routes report and restore: where the mock is served and the namespaces a
+/// reset leaves.
+#[derive(Debug)]
+pub(crate) struct Served {
+    /// `http://host:port/client/v4` once served; the bare [`BASE_PATH`] before.
+    pub(crate) base_url: Box<str>,
+    /// The namespaces a reset leaves (empty), the default one first.
+    pub(crate) initial: Vec<Namespace>,
 }
 
 impl ApiState {
-    /// The state of an API over `engine` for the account `account_id`, accepting `credentials`.
+    /// The state of an API over `engine` for the account `account_id`, accepting `credentials`,
+    /// with no fault waiting and an empty request log. The namespaces `engine` holds now are the
+    /// ones a reset (`POST /__mock/reset`) leaves.
     pub fn new(
         engine: Engine,
         account_id: impl Into<String>,
         credentials: Credentials,
     ) -> ApiState {
+        let initial = engine.list_namespaces();
         ApiState {
             engine,
             account_id: Arc::from(account_id.into()),
             credentials: Arc::new(credentials),
             account_limiter: None,
+            faults: Arc::default(),
+            log: Arc::default(),
+            served: Arc::new(Served {
+                base_url: BASE_PATH.into(),
+                initial,
+            }),
         }
+    }
+
+    /// Records where the router is served and the namespaces a reset leaves (the default one
+    /// first).
+    pub(crate) fn served_at(mut self, base_url: String, initial: Vec<Namespace>) -> ApiState {
+        self.served = Arc::new(Served {
+            base_url: base_url.into(),
+            initial,
+        });
+        self
     }
 
     /// Limits the account to `max_requests` API requests per `window` (Cloudflare: 1200 per
@@ -107,7 +145,7 @@ async fn route_not_found(request: Request) -> Response {
 }
 
 /// 405 envelope for a route that exists but not for this method.
-async fn method_not_allowed(request: Request) -> Response {
+pub(crate) async fn method_not_allowed(request: Request) -> Response {
     ApiError::new(
         405,
         codes::METHOD_NOT_ALLOWED,
@@ -120,9 +158,11 @@ async fn method_not_allowed(request: Request) -> Response {
     .into_response()
 }
 
-/// The KV API under `/client/v4/accounts/{account}/storage/kv/namespaces`: every endpoint of the
-/// contract, the optional authentication, and envelope errors for unknown routes (404) and
-/// methods (405).
+/// Everything the mock serves: the KV API under
+/// `/client/v4/accounts/{account}/storage/kv/namespaces` (every endpoint of the contract, the
+/// optional authentication and account rate limit, envelope errors for unknown routes (404) and
+/// methods (405)), with the injected faults and the request log as layers over it, and beside it
+/// the control routes under [`CONTROL_PREFIX`](crate::CONTROL_PREFIX), outside those layers.
 ///
 /// ```
 /// use kv_mock::http::{ApiState, Credentials, router};
@@ -141,7 +181,7 @@ pub fn router(state: ApiState) -> Router {
 
     let base = format!("{BASE_PATH}/accounts/{{account}}/storage/kv/namespaces");
     let value_routes = get(get_value).put(put_value).delete(delete_value);
-    Router::new()
+    let api = Router::new()
         .route(&base, get(list_namespaces).post(create_namespace))
         .route(
             &format!("{base}/{{ns}}"),
@@ -164,15 +204,25 @@ pub fn router(state: ApiState) -> Router {
         .route(&format!("{base}/{{ns}}/bulk/delete"), post(bulk_delete))
         .route(&format!("{base}/{{ns}}/bulk/get"), post(bulk_get))
         .fallback(route_not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            account_rate::limit_account_rate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_auth,
-        ))
+        .method_not_allowed_fallback(method_not_allowed);
+    // Outermost first: the log, the faults, then the authentication and the account rate limit
+    // (each left out when not configured), as one layer: every `Router::layer` wraps each route
+    // in another boxed service, cloned and called per request.
+    let auth = state
+        .credentials
+        .is_required()
+        .then(|| from_fn_with_state(state.clone(), auth::require_auth));
+    let account_rate = state
+        .account_limiter
+        .is_some()
+        .then(|| from_fn_with_state(state.clone(), account_rate::limit_account_rate));
+    let layers = tower::ServiceBuilder::new()
+        .layer(crate::request_log::LogLayer::new(Arc::clone(&state.log)))
+        .layer(crate::fault::FaultLayer::new(Arc::clone(&state.faults)))
+        .option_layer(auth)
+        .option_layer(account_rate);
+    api.layer(layers)
+        .merge(crate::control::routes())
         .with_state(state)
 }
 

@@ -1,14 +1,13 @@
-//! HTTP that hyper cannot parse gets an envelope (400, 414 or 431, code 19021, `Connection:
-//! close`) on a fresh connection and after good requests on a kept-alive one (answered first,
-//! even when pipelined in the same write); then the connection closes. What hyper accepts is
-//! still served.
+//! HTTP that hyper cannot parse gets hyper's own answer (400, 414 or 431, no envelope: it never
+//! reaches the API) on a fresh connection and after good requests on a kept-alive one (answered
+//! first, even when pipelined in the same write); then the connection closes. What hyper accepts
+//! is still served, with an envelope.
 
 use kv_mock::{Clock, KvMock};
-use kv_types::codes;
 
 use crate::hostile::raw_http::{Connection, ReadError};
 
-/// Requests hyper refuses, and the status of the envelope they get.
+/// Requests hyper refuses, and the status they get.
 fn malformed() -> Vec<(&'static str, Vec<u8>, u16)> {
     let mut many_headers = b"GET / HTTP/1.1\r\n".to_vec();
     for i in 0..101 {
@@ -79,37 +78,14 @@ fn malformed() -> Vec<(&'static str, Vec<u8>, u16)> {
     ]
 }
 
-/// Reads the refusal: the status, the envelope with code 19021, `Connection: close`, then the
-/// end of the connection.
+/// Reads the refusal: hyper's status (a 4xx), then the end of the connection.
 async fn expect_refusal(conn: &mut Connection, name: &str, status: u16) {
-    let (got, headers, body) = conn
+    let (got, _headers, body) = conn
         .read_answer(false)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    assert!((400..500).contains(&got), "{name}: {got}");
     assert_eq!(got, status, "{name}: {}", String::from_utf8_lossy(&body));
-    assert_eq!(
-        headers.get("content-type").map(String::as_str),
-        Some("application/json"),
-        "{name}"
-    );
-    assert_eq!(
-        headers.get("connection").map(String::as_str),
-        Some("close"),
-        "{name}"
-    );
-    let j: serde_json::Value = serde_json::from_slice(&body).expect("envelope");
-    assert_eq!(j["success"], false, "{name}: {j}");
-    assert_eq!(j["result"], serde_json::Value::Null, "{name}: {j}");
-    assert_eq!(
-        j["errors"][0]["code"],
-        codes::MALFORMED_REQUEST,
-        "{name}: {j}"
-    );
-    assert!(
-        j["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
     assert!(
         matches!(
             conn.read_answer(false).await,
@@ -129,7 +105,7 @@ async fn mock() -> KvMock {
 }
 
 #[tokio::test]
-async fn malformed_requests_get_an_envelope() {
+async fn malformed_requests_get_a_4xx_and_a_closed_connection() {
     let mock = mock().await;
     let keys = format!(
         "GET /client/v4/accounts/{}/storage/kv/namespaces/{}/keys HTTP/1.1\r\nhost: x\r\n\r\n",
