@@ -6,20 +6,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine;
 use bytes::Bytes;
 use http::Method;
-use http::header::CONTENT_TYPE;
 use kv_types::{
     BulkGetEntry, BulkGetRequest, BulkGetResult, BulkGetType, BulkGetWithMetadataResult,
-    BulkResult, BulkWriteItem, Expiration, Limits, Metadata, PutOptions, Value,
+    BulkResult, BulkWriteItem, ErrorKind, Expiration, Limits, Metadata, PutOptions, Value,
 };
 use reqwest::Url;
 use serde::de::DeserializeOwned;
-use tracing::Instrument;
 
+use crate::classify;
 use crate::error::{Context, Error, Operation};
+use crate::execute::execute;
 use crate::namespace::KvNamespace;
-use crate::response::send_result;
-use crate::retry::runner::run;
-use crate::trace::op_span;
+use crate::reading::ResultOf;
+use crate::request::Request;
+use crate::trace::{in_span, op_span};
 
 /// One item of [`KvNamespace::bulk_put`]: a key, a value and the options of a put.
 ///
@@ -193,17 +193,16 @@ fn wire_item(
         expiration_ttl,
         metadata: item.options.metadata,
     };
-    let bytes = serde_json::to_vec(&wire).map_err(|e| {
-        invalid(kv_types::ValidationError::ValueNotJson {
-            reason: e.to_string(),
-        })
-    })?;
+    let bytes = serde_json::to_vec(&wire).map_err(|e| Error::encode(&ctx, "the item", e))?;
     Ok((wire.key, bytes))
 }
 
 /// Whether an error makes every further request of the same bulk call pointless.
 fn fails_everything(e: &Error) -> bool {
-    matches!(e, Error::Unauthorized { .. } | Error::NotFound { .. })
+    matches!(
+        classify::kind(e),
+        ErrorKind::Unauthorized | ErrorKind::NotFound
+    )
 }
 
 impl KvNamespace {
@@ -217,8 +216,7 @@ impl KvNamespace {
         I::Item: Into<BulkPutItem>,
     {
         let ctx = self.ctx(Operation::BulkPut);
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let mut packer = Packer::new(&self.inner().limits);
             for item in items {
                 let (key, bytes) = wire_item(self, &ctx, item.into())?;
@@ -229,8 +227,7 @@ impl KvNamespace {
             let url = self.inner().endpoints.bulk(self.id());
             self.send_chunks(&ctx, Method::PUT, url, packer.finish())
                 .await
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -243,15 +240,13 @@ impl KvNamespace {
         I::Item: AsRef<str>,
     {
         let ctx = self.ctx(Operation::BulkDelete);
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let mut packer = Packer::new(&self.inner().limits);
             for key in keys {
                 let key_ctx = ctx.clone().with_key(key.as_ref());
                 let key = self.key(&key_ctx, key.as_ref())?;
-                let bytes = serde_json::to_vec(key.as_str()).map_err(|e| {
-                    Error::decode(&key_ctx, 0, format!("cannot serialize the key: {e}"))
-                })?;
+                let bytes = serde_json::to_vec(key.as_str())
+                    .map_err(|e| Error::encode(&key_ctx, "the key", e))?;
                 packer
                     .push(key.into_string(), &bytes)
                     .map_err(|len| self.item_too_large(&key_ctx, len))?;
@@ -259,8 +254,7 @@ impl KvNamespace {
             let url = self.inner().endpoints.bulk_delete(self.id());
             self.send_chunks(&ctx, Method::POST, url, packer.finish())
                 .await
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -285,6 +279,7 @@ impl KvNamespace {
         let inner = self.inner();
         let mut report = BulkReport::default();
         let mut failed_keys = Vec::new();
+        let mut refused_keys = Vec::new();
         let mut errors = Vec::new();
         let mut chunks = chunks.into_iter();
         for chunk in chunks.by_ref() {
@@ -294,23 +289,13 @@ impl KvNamespace {
                 bytes = chunk.body.len(),
                 "bulk request"
             );
-            let sent = run(
-                inner,
-                ctx,
-                || true,
-                |_| {
-                    let request = inner
-                        .request(method.clone(), url.clone())
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(chunk.body.clone());
-                    send_result::<BulkResult>(inner, ctx, request)
-                },
-            )
-            .await;
+            let request = Request::json(method.clone(), url.clone(), chunk.body);
+            let sent = execute(inner, ctx, &request, &ResultOf::<BulkResult>::new()).await;
             match sent {
                 Ok(result) => {
                     report.succeeded += result.successful_key_count;
-                    failed_keys.extend(result.unsuccessful_keys);
+                    failed_keys.extend(result.unsuccessful_keys.iter().cloned());
+                    refused_keys.extend(result.unsuccessful_keys);
                 }
                 Err(e) => {
                     failed_keys.extend(chunk.keys);
@@ -333,6 +318,7 @@ impl KvNamespace {
                 ctx: ctx.boxed(),
                 succeeded: report.succeeded,
                 failed_keys,
+                refused_keys,
                 errors,
             })
         }
@@ -346,8 +332,7 @@ impl KvNamespace {
         I::Item: AsRef<str>,
     {
         let ctx = self.ctx(Operation::BulkGet);
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let found = self
                 .bulk_get_chunks::<BulkGetResult, _>(&ctx, keys, false, |r| r.values)
                 .await?;
@@ -355,8 +340,7 @@ impl KvNamespace {
                 .into_iter()
                 .map(|(k, v)| (k, v.map(json_text)))
                 .collect())
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -373,8 +357,7 @@ impl KvNamespace {
         I::Item: AsRef<str>,
     {
         let ctx = self.ctx(Operation::BulkGet);
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let found = self
                 .bulk_get_chunks::<BulkGetWithMetadataResult, _>(&ctx, keys, true, |r| r.values)
                 .await?;
@@ -407,8 +390,7 @@ impl KvNamespace {
                 out.insert(key, value);
             }
             Ok(out)
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -420,7 +402,7 @@ impl KvNamespace {
         values: impl Fn(R) -> BTreeMap<String, Option<V>>,
     ) -> Result<BTreeMap<String, Option<V>>, Error>
     where
-        R: DeserializeOwned,
+        R: DeserializeOwned + Send,
     {
         let inner = self.inner();
         let mut unique = BTreeSet::new();
@@ -441,23 +423,9 @@ impl KvNamespace {
                 value_type: Some(BulkGetType::Text),
                 with_metadata,
             };
-            let body = match serde_json::to_vec(&body) {
-                Ok(b) => Bytes::from(b),
-                Err(e) => return Err(Error::decode(ctx, 0, format!("cannot serialize: {e}"))),
-            };
-            let sent = run(
-                inner,
-                ctx,
-                || true,
-                |_| {
-                    let request = inner
-                        .request(Method::POST, url.clone())
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(body.clone());
-                    send_result::<R>(inner, ctx, request)
-                },
-            )
-            .await;
+            let body = serde_json::to_vec(&body).map_err(|e| Error::encode(ctx, "the keys", e))?;
+            let request = Request::json(Method::POST, url.clone(), body);
+            let sent = execute(inner, ctx, &request, &ResultOf::<R>::new()).await;
             match sent {
                 Ok(result) => {
                     let mut got = values(result);
@@ -485,6 +453,7 @@ impl KvNamespace {
                 ctx: ctx.boxed(),
                 succeeded: out.len() as u64,
                 failed_keys,
+                refused_keys: Vec::new(),
                 errors,
             })
         }

@@ -5,9 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Method};
 use kv_types::Limits;
-use reqwest::{RequestBuilder, Url};
+use reqwest::Url;
 
 use crate::config::ClientBuilder;
 use crate::endpoint::Endpoints;
@@ -36,11 +35,12 @@ pub struct Client {
 
 /// The shared state of a client.
 pub(crate) struct Inner {
+    /// The HTTP client, with the auth headers (marked sensitive) and the `User-Agent` as its
+    /// default headers, so no request copies them.
     pub(crate) http: reqwest::Client,
     pub(crate) base: Url,
     pub(crate) endpoints: Endpoints,
     pub(crate) account_id: String,
-    pub(crate) auth_headers: HeaderMap,
     pub(crate) retry: RetryConfig,
     pub(crate) attempt_timeout: Duration,
     pub(crate) limits: Limits,
@@ -50,13 +50,6 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// A request with the auth headers (marked sensitive).
-    pub(crate) fn request(&self, method: Method, url: Url) -> RequestBuilder {
-        self.http
-            .request(method, url)
-            .headers(self.auth_headers.clone())
-    }
-
     /// Wall-clock now, in epoch seconds, by the client's clock.
     pub(crate) fn now_epoch(&self) -> u64 {
         epoch_secs(self.clock.wall())

@@ -226,6 +226,7 @@ impl ClientBuilder {
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .user_agent(self.user_agent)
+            .default_headers(auth_headers)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
@@ -234,7 +235,6 @@ impl ClientBuilder {
             endpoints: Endpoints::new(base.clone(), &account_id),
             base,
             account_id,
-            auth_headers,
             retry: self.retry,
             attempt_timeout: self.attempt_timeout,
             limits: self.limits,

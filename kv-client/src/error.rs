@@ -2,9 +2,10 @@
 //! [`Operation`], the key, and after retries the [`Attempts`] and why retrying stopped.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use kv_types::{ApiErrorDetail, ErrorKind, StoreError, ValidationError};
+use kv_types::{ApiErrorDetail, ValidationError};
 
 /// A boxed error from a value stream supplied by the caller.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -140,12 +141,14 @@ impl fmt::Display for Attempts {
     }
 }
 
-/// What a failure is about: the operation, the namespace, the key, and the attempts made.
+/// What a failure is about: the operation, the namespace, the key (or the namespace title), and
+/// the attempts made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
     op: Operation,
-    namespace: Option<String>,
+    namespace: Option<Arc<str>>,
     key: Option<String>,
+    title: Option<String>,
     attempts: Option<Attempts>,
 }
 
@@ -155,17 +158,24 @@ impl Context {
             op,
             namespace: None,
             key: None,
+            title: None,
             attempts: None,
         }
     }
 
-    pub(crate) fn with_namespace(mut self, namespace: impl Into<String>) -> Context {
+    pub(crate) fn with_namespace(mut self, namespace: impl Into<Arc<str>>) -> Context {
         self.namespace = Some(namespace.into());
         self
     }
 
     pub(crate) fn with_key(mut self, key: impl Into<String>) -> Context {
         self.key = Some(key.into());
+        self
+    }
+
+    /// The title of the namespace being created or renamed.
+    pub(crate) fn with_title(mut self, title: impl Into<String>) -> Context {
+        self.title = Some(title.into());
         self
     }
 
@@ -188,6 +198,11 @@ impl Context {
         self.key.as_deref()
     }
 
+    /// The namespace title, for creating or renaming a namespace.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
     /// The attempts, when the request was sent at least once.
     pub fn attempts(&self) -> Option<&Attempts> {
         self.attempts.as_ref()
@@ -208,6 +223,9 @@ impl fmt::Display for Context {
         write!(f, "{}", self.op)?;
         if let Some(key) = &self.key {
             write!(f, " {key:?}")?;
+        }
+        if let Some(title) = &self.title {
+            write!(f, " (title {title:?})")?;
         }
         if let Some(ns) = &self.namespace {
             write!(f, " in namespace {ns}")?;
@@ -352,6 +370,14 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// The request could not be encoded (its JSON body could not be written). Nothing was sent.
+    #[error("{ctx}: cannot encode the request: {reason}")]
+    Encode {
+        /// What failed.
+        ctx: Box<Context>,
+        /// What was wrong.
+        reason: String,
+    },
     /// `get_with_metadata` saw the key change during every read round and gave up.
     #[error(
         "{ctx}: the key changed during each of {rounds} read rounds, no consistent value and metadata"
@@ -371,6 +397,10 @@ pub enum Error {
         succeeded: u64,
         /// Every key that failed: reported by the service, or part of a request that failed.
         failed_keys: Vec<String>,
+        /// The keys of `failed_keys` that the service itself reported as not done (its
+        /// `unsuccessful_keys`): the service refused them, so making the call again is not
+        /// known to help, and the error is not [retryable](Error::is_retryable).
+        refused_keys: Vec<String>,
         /// The errors of the requests that failed (none when the service reported the keys).
         errors: Vec<Error>,
     },
@@ -396,11 +426,6 @@ fn first_error(errors: &[Error]) -> String {
     }
 }
 
-/// Statuses worth another attempt: 408, 429, 500, 502, 503, 504.
-pub(crate) fn retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-}
-
 impl Error {
     /// The context: operation, namespace, key, attempts. `None` for configuration errors.
     pub fn context(&self) -> Option<&Context> {
@@ -415,6 +440,7 @@ impl Error {
             | Error::Body { ctx, .. }
             | Error::NotReplayable { ctx, .. }
             | Error::Decode { ctx, .. }
+            | Error::Encode { ctx, .. }
             | Error::Inconsistent { ctx, .. }
             | Error::BulkIncomplete { ctx, .. } => Some(ctx),
             Error::Config { .. } | Error::MissingEnv { .. } => None,
@@ -433,6 +459,7 @@ impl Error {
             | Error::Body { ctx, .. }
             | Error::NotReplayable { ctx, .. }
             | Error::Decode { ctx, .. }
+            | Error::Encode { ctx, .. }
             | Error::Inconsistent { ctx, .. }
             | Error::BulkIncomplete { ctx, .. } => Some(ctx),
             Error::Config { .. } | Error::MissingEnv { .. } => None,
@@ -458,6 +485,13 @@ impl Error {
         Error::Validation {
             ctx: ctx.boxed(),
             source,
+        }
+    }
+
+    pub(crate) fn encode(ctx: &Context, what: &str, source: serde_json::Error) -> Error {
+        Error::Encode {
+            ctx: ctx.boxed(),
+            reason: format!("{what}: {source}"),
         }
     }
 
@@ -521,17 +555,14 @@ impl Error {
     }
 
     /// Whether the same call may succeed if made again later: rate limits, timeouts, transport
-    /// failures and the statuses 408, 500, 502, 503, 504. A validation error, a 4xx, a decode
-    /// error are not.
+    /// failures, the statuses 408, 500, 502, 503, 504, a value source that failed while being
+    /// sent, a `get_with_metadata` that never saw the key stable, a one-shot stream that could
+    /// not be re-sent after such a failure, and a bulk call whose failed requests all failed so.
+    /// A validation error, another 4xx, a decode error, keys the service refused are not. The
+    /// same decision as the client's own retries and as [`StoreError::kind`](kv_types::StoreError::kind) (retryable
+    /// exactly when the kind is `RateLimited` or `Unavailable`).
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::RateLimited { .. } | Error::Transport { .. } | Error::Timeout { .. } => true,
-            Error::Api { status, .. } => retryable_status(*status),
-            Error::NotReplayable { source, .. } => source.is_retryable(),
-            Error::Inconsistent { .. } => true,
-            Error::BulkIncomplete { errors, .. } => errors.iter().all(Error::is_retryable),
-            _ => false,
-        }
+        crate::classify::is_retryable(crate::classify::kind(self))
     }
 
     /// The rule broken, for a validation error.
@@ -551,28 +582,10 @@ impl Error {
     }
 }
 
-impl StoreError for Error {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Error::Validation { .. } => ErrorKind::Validation,
-            Error::RateLimited { .. } => ErrorKind::RateLimited,
-            Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::Unauthorized { .. } => ErrorKind::Unauthorized,
-            Error::Transport { .. } | Error::Timeout { .. } => ErrorKind::Unavailable,
-            Error::Api { status, .. } if retryable_status(*status) => ErrorKind::Unavailable,
-            Error::NotReplayable { source, .. } => source.kind(),
-            _ => ErrorKind::Other,
-        }
-    }
-
-    fn validation(&self) -> Option<&ValidationError> {
-        self.validation_error()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kv_types::{ErrorKind, StoreError};
 
     #[test]
     fn display_names_operation_key_and_attempts() {

@@ -6,17 +6,16 @@ use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use http::header::ACCEPT;
-use http::{HeaderMap, Method, StatusCode};
+use http::Method;
 use serde::de::DeserializeOwned;
-use tracing::Instrument;
 
 use crate::error::{Context, Error, Operation};
-use crate::namespace::{KvNamespace, not_found_or_none};
+use crate::execute::execute;
+use crate::namespace::KvNamespace;
 use crate::put::BoxFuture;
-use crate::response::{failure, transport};
-use crate::retry::runner::{Step, run};
-use crate::trace::op_span;
+use crate::reading::{Read, ValueRead, ValueResponse, expiration_header};
+use crate::request::Request;
+use crate::trace::{in_span, op_span};
 
 /// A read of one value, made by [`KvNamespace::get`]. Pick the form; a missing (or expired) key
 /// is `Ok(None)`. Awaiting it directly gives the bytes.
@@ -25,21 +24,6 @@ use crate::trace::op_span;
 pub struct GetRequest {
     ns: KvNamespace,
     key: String,
-}
-
-/// A value read with its expiration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Read {
-    pub(crate) value: Bytes,
-    pub(crate) expiration: Option<u64>,
-}
-
-/// The `expiration` header of a value read, in epoch seconds.
-fn expiration_header(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get("expiration")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 impl GetRequest {
@@ -54,33 +38,30 @@ impl GetRequest {
     /// The value's bytes.
     pub async fn bytes(self) -> Result<Option<Bytes>, Error> {
         let ctx = self.ctx();
-        let span = op_span(&ctx);
-        async { Ok(self.ns.read(&ctx).await?.map(|r| r.value)) }
-            .instrument(span)
-            .await
+        in_span(op_span(&ctx), async {
+            Ok(self.ns.read(&ctx).await?.map(|r| r.value))
+        })
+        .await
     }
 
     /// The value as UTF-8 text; a decode error if it is not UTF-8.
     pub async fn text(self) -> Result<Option<String>, Error> {
         let ctx = self.ctx();
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             match self.ns.read(&ctx).await? {
                 None => Ok(None),
                 Some(r) => String::from_utf8(r.value.into())
                     .map(Some)
                     .map_err(|e| Error::decode(&ctx, 200, format!("the value is not UTF-8: {e}"))),
             }
-        }
-        .instrument(span)
+        })
         .await
     }
 
     /// The value parsed as JSON into `T`; a decode error if it does not parse.
     pub async fn json<T: DeserializeOwned>(self) -> Result<Option<T>, Error> {
         let ctx = self.ctx();
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             match self.ns.read(&ctx).await? {
                 None => Ok(None),
                 Some(r) => serde_json::from_slice(&r.value).map(Some).map_err(|e| {
@@ -91,8 +72,7 @@ impl GetRequest {
                     )
                 }),
             }
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -100,44 +80,17 @@ impl GetRequest {
     /// response headers; an error while reading the stream ends it with that error.
     pub async fn stream(self) -> Result<Option<ValueStream>, Error> {
         let ctx = self.ctx();
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let key = self.ns.key(&ctx, &self.key)?;
-            let inner = self.ns.inner();
-            let url = self.ns.value_url(&key);
-            let response = run(
-                inner,
-                &ctx,
-                || true,
-                |_| {
-                    let request = inner
-                        .request(Method::GET, url.clone())
-                        .header(ACCEPT, "application/octet-stream");
-                    let ctx = &ctx;
-                    async move {
-                        let response = match request.send().await {
-                            Ok(r) => r,
-                            Err(e) => return transport(ctx, e),
-                        };
-                        if response.status() == StatusCode::NOT_FOUND {
-                            return not_found_or_none(ctx, response).await;
-                        }
-                        if !response.status().is_success() {
-                            return failure(inner, ctx, response).await;
-                        }
-                        Step::Done(Some(response))
-                    }
-                },
-            )
-            .await?;
+            let request = Request::new(Method::GET, self.ns.value_url(&key)).accept_value();
+            let response = execute(self.ns.inner(), &ctx, &request, &ValueResponse).await?;
             Ok(response.map(|response| ValueStream {
                 expiration: expiration_header(response.headers()),
                 len: response.content_length(),
                 inner: Box::pin(response.bytes_stream()),
                 ctx,
             }))
-        }
-        .instrument(span)
+        })
         .await
     }
 }
@@ -155,36 +108,8 @@ impl KvNamespace {
     /// Reads a value and its `expiration` header, with retries, under the caller's span.
     pub(crate) async fn read(&self, ctx: &Context) -> Result<Option<Read>, Error> {
         let key = self.key(ctx, ctx.key().unwrap_or_default())?;
-        let inner = self.inner();
-        let url = self.value_url(&key);
-        run(
-            inner,
-            ctx,
-            || true,
-            |_| {
-                let request = inner
-                    .request(Method::GET, url.clone())
-                    .header(ACCEPT, "application/octet-stream");
-                async move {
-                    let response = match request.send().await {
-                        Ok(r) => r,
-                        Err(e) => return transport(ctx, e),
-                    };
-                    if response.status() == StatusCode::NOT_FOUND {
-                        return not_found_or_none(ctx, response).await;
-                    }
-                    if !response.status().is_success() {
-                        return failure(inner, ctx, response).await;
-                    }
-                    let expiration = expiration_header(response.headers());
-                    match response.bytes().await {
-                        Ok(value) => Step::Done(Some(Read { value, expiration })),
-                        Err(e) => transport(ctx, e),
-                    }
-                }
-            },
-        )
-        .await
+        let request = Request::new(Method::GET, self.value_url(&key)).accept_value();
+        execute(self.inner(), ctx, &request, &ValueRead).await
     }
 }
 

@@ -31,15 +31,19 @@
 
 mod body;
 mod bulk;
+mod classify;
 mod client;
 mod config;
 mod endpoint;
 mod error;
+mod execute;
 mod get;
 mod list;
 mod namespace;
 mod namespaces;
 mod put;
+mod reading;
+mod request;
 mod response;
 mod retry;
 mod secret;

@@ -5,15 +5,15 @@ use std::future::IntoFuture;
 use futures_util::{Stream, TryStreamExt, stream};
 use http::Method;
 use kv_types::{KeyInfo, ListOptions, ListPage};
-use tracing::Instrument;
 
 use crate::endpoint::set_query;
 use crate::error::{Context, Error, Operation};
+use crate::execute::execute;
 use crate::namespace::KvNamespace;
 use crate::put::BoxFuture;
-use crate::response::send_envelope;
-use crate::retry::runner::{Step, run};
-use crate::trace::op_span;
+use crate::reading::EnvelopeOf;
+use crate::request::Request;
+use crate::trace::{in_span, op_span};
 
 /// A list of keys, made by [`KvNamespace::list`]: keys sorted by the bytes of their names,
 /// filtered by a literal prefix. Await it for one page, or call
@@ -73,11 +73,7 @@ impl ListRequest {
     /// Fetches one page.
     pub async fn send(self) -> Result<ListPage, Error> {
         let ctx = self.ns.ctx(Operation::List);
-        let span = op_span(&ctx);
-        self.ns
-            .list_page(&ctx, &self.options)
-            .instrument(span)
-            .await
+        in_span(op_span(&ctx), self.ns.list_page(&ctx, &self.options)).await
     }
 
     /// Every page, following the cursor until the last one. Stops with an error if the service
@@ -90,12 +86,11 @@ impl ListRequest {
                 return Ok(None);
             };
             let ctx = ns.ctx(Operation::List);
-            let span = op_span(&ctx);
             let asked = ListOptions {
                 cursor: cursor.clone(),
                 ..options.clone()
             };
-            let page = ns.list_page(&ctx, &asked).instrument(span).await?;
+            let page = in_span(op_span(&ctx), ns.list_page(&ctx, &asked)).await?;
             let next = match &page.cursor {
                 None => None,
                 Some(c) if Some(c) == cursor.as_ref() => {
@@ -151,24 +146,9 @@ impl KvNamespace {
             query.push(("cursor", cursor.clone()));
         }
         set_query(&mut url, &query);
-        run(
-            inner,
-            ctx,
-            || true,
-            |_| {
-                let request = inner.request(Method::GET, url.clone());
-                async move {
-                    match send_envelope::<Vec<KeyInfo>>(inner, ctx, request).await {
-                        Step::Done(env) => {
-                            let cursor = env.result_info.and_then(|i| i.cursor);
-                            Step::Done(ListPage::from_wire(env.result.unwrap_or_default(), cursor))
-                        }
-                        Step::Retry(f) => Step::Retry(f),
-                        Step::Stop(e) => Step::Stop(e),
-                    }
-                }
-            },
-        )
-        .await
+        let request = Request::new(Method::GET, url);
+        let env = execute(inner, ctx, &request, &EnvelopeOf::<Vec<KeyInfo>>::new()).await?;
+        let cursor = env.result_info.and_then(|i| i.cursor);
+        Ok(ListPage::from_wire(env.result.unwrap_or_default(), cursor))
     }
 }

@@ -5,19 +5,19 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::Method;
-use kv_types::{Key, Metadata, codes};
-use serde::de::{DeserializeOwned, IgnoredAny};
-use tracing::Instrument;
+use kv_types::{Key, Metadata};
+use serde::de::DeserializeOwned;
 
 use crate::body::Body;
 use crate::client::{Client, Inner};
 use crate::error::{Context, Error, Operation};
+use crate::execute::execute;
 use crate::get::GetRequest;
 use crate::list::ListRequest;
 use crate::put::PutBuilder;
-use crate::response::{envelope, error_details, has_code, send_envelope, transport};
-use crate::retry::runner::{Step, run};
-use crate::trace::op_span;
+use crate::reading::{Ack, MetadataRead};
+use crate::request::Request;
+use crate::trace::{in_span, op_span};
 
 /// One namespace: the edge API's `kv` object. Cheap to clone; implements
 /// [`KvStore`](kv_types::KvStore).
@@ -90,7 +90,7 @@ impl KvNamespace {
 
     /// The context of an operation on this namespace.
     pub(crate) fn ctx(&self, op: Operation) -> Context {
-        Context::new(op).with_namespace(self.id.as_ref())
+        Context::new(op).with_namespace(Arc::clone(&self.id))
     }
 
     /// Validates a key name against the client's limits.
@@ -123,24 +123,11 @@ impl KvNamespace {
     /// Deletes `key`. Deleting a missing key succeeds.
     pub async fn delete(&self, key: impl AsRef<str>) -> Result<(), Error> {
         let ctx = self.ctx(Operation::Delete).with_key(key.as_ref());
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let key = self.key(&ctx, ctx.key().unwrap_or_default())?;
-            let inner = self.inner();
-            let url = self.value_url(&key);
-            run(
-                inner,
-                &ctx,
-                || true,
-                |_| {
-                    let request = inner.request(Method::DELETE, url.clone());
-                    send_envelope::<IgnoredAny>(inner, &ctx, request)
-                },
-            )
-            .await
-            .map(|_| ())
-        }
-        .instrument(span)
+            let request = Request::new(Method::DELETE, self.value_url(&key));
+            execute(self.inner(), &ctx, &request, &Ack).await
+        })
         .await
     }
 
@@ -151,8 +138,7 @@ impl KvNamespace {
         key: impl AsRef<str>,
     ) -> Result<Option<Option<M>>, Error> {
         let ctx = self.ctx(Operation::Metadata).with_key(key.as_ref());
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let key = self.key(&ctx, ctx.key().unwrap_or_default())?;
             match self.raw_metadata(&ctx, &key).await? {
                 None => Ok(None),
@@ -162,8 +148,7 @@ impl KvNamespace {
                     .map(|m| Some(Some(m)))
                     .map_err(|e| Error::decode(&ctx, 200, format!("metadata: {e}"))),
             }
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -174,53 +159,7 @@ impl KvNamespace {
         key: &Key,
     ) -> Result<Option<Option<Metadata>>, Error> {
         let inner = self.inner();
-        let url = inner.endpoints.metadata(&self.id, key);
-        run(
-            inner,
-            ctx,
-            || true,
-            |_| {
-                let request = inner.request(Method::GET, url.clone());
-                async move {
-                    let response = match request.send().await {
-                        Ok(r) => r,
-                        Err(e) => return transport(ctx, e),
-                    };
-                    if response.status() == http::StatusCode::NOT_FOUND {
-                        return not_found_or_none(ctx, response).await;
-                    }
-                    match envelope::<Metadata>(inner, ctx, response).await {
-                        Step::Done(env) => Step::Done(Some(env.result)),
-                        Step::Retry(f) => Step::Retry(f),
-                        Step::Stop(e) => Step::Stop(e),
-                    }
-                }
-            },
-        )
-        .await
-    }
-}
-
-/// A 404: `None` when the service says the key is not found (code 10009), else a not-found error
-/// (the namespace is missing, or the URL is wrong).
-pub(crate) async fn not_found_or_none<T>(
-    ctx: &Context,
-    response: reqwest::Response,
-) -> Step<Option<T>> {
-    let status = response.status().as_u16();
-    // A body cut short cannot say whether the key or the namespace is missing: retry the read.
-    let body = match response.bytes().await {
-        Ok(body) => body,
-        Err(e) => return transport(ctx, e),
-    };
-    let (errors, _) = error_details(&body);
-    if has_code(&errors, codes::KEY_NOT_FOUND) {
-        Step::Done(None)
-    } else {
-        Step::Stop(Error::NotFound {
-            ctx: ctx.boxed(),
-            status,
-            errors,
-        })
+        let request = Request::new(Method::GET, inner.endpoints.metadata(&self.id, key));
+        execute(inner, ctx, &request, &MetadataRead).await
     }
 }

@@ -1,22 +1,28 @@
 //! Namespace administration on [`Client`]: create, list, get, rename, delete.
 
 use http::Method;
-use http::header::CONTENT_TYPE;
 use kv_types::{Namespace, NamespaceTitle, codes};
-use serde::de::IgnoredAny;
-use tracing::Instrument;
 
 use crate::client::Client;
 use crate::endpoint::set_query;
 use crate::error::{Context, Error, Operation};
-use crate::response::{send_envelope, send_result};
-use crate::retry::runner::{Step, run};
-use crate::trace::op_span;
+use crate::execute::execute;
+use crate::reading::{Ack, EnvelopeOf, ResultOf};
+use crate::request::Request;
+use crate::trace::{in_span, op_span};
 
 /// Namespaces per page when listing them all.
 const PER_PAGE: u32 = 100;
 /// Most pages read by [`Client::list_namespaces`] (a bound on the loop).
 const MAX_PAGES: u32 = 10_000;
+
+/// The JSON body `{"title": ...}` of a create or rename.
+fn title_body(ctx: &Context, title: &str) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(&NamespaceTitle {
+        title: title.to_owned(),
+    })
+    .map_err(|e| Error::encode(ctx, "the namespace title", e))
+}
 
 impl Client {
     /// Creates a namespace titled `title` (unique in the account).
@@ -26,28 +32,12 @@ impl Client {
     /// namespace with that title is looked up and returned.
     pub async fn create_namespace(&self, title: impl Into<String>) -> Result<Namespace, Error> {
         let title = title.into();
-        let ctx = Context::new(Operation::CreateNamespace).with_key(title.as_str());
-        let span = op_span(&ctx);
-        async {
+        let ctx = Context::new(Operation::CreateNamespace).with_title(title.as_str());
+        in_span(op_span(&ctx), async {
             let inner = self.inner();
-            let url = inner.endpoints.namespaces();
-            let body = serde_json::to_vec(&NamespaceTitle {
-                title: title.clone(),
-            })
-            .map_err(|e| Error::decode(&ctx, 0, format!("cannot serialize: {e}")))?;
-            let created = run(
-                inner,
-                &ctx,
-                || true,
-                |_| {
-                    let request = inner
-                        .request(Method::POST, url.clone())
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(body.clone());
-                    send_result::<Namespace>(inner, &ctx, request)
-                },
-            )
-            .await;
+            let body = title_body(&ctx, &title)?;
+            let request = Request::json(Method::POST, inner.endpoints.namespaces(), body);
+            let created = execute(inner, &ctx, &request, &ResultOf::<Namespace>::new()).await;
             match created {
                 Err(e)
                     if e.codes().contains(&codes::DUPLICATE_NAMESPACE_TITLE)
@@ -59,16 +49,14 @@ impl Client {
                 }
                 other => other,
             }
-        }
-        .instrument(span)
+        })
         .await
     }
 
     /// Lists every namespace of the account, following the pages.
     pub async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
         let ctx = Context::new(Operation::ListNamespaces);
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let inner = self.inner();
             let mut all = Vec::new();
             for page in 1..=MAX_PAGES {
@@ -80,16 +68,9 @@ impl Client {
                         ("per_page", PER_PAGE.to_string()),
                     ],
                 );
-                let env = run(
-                    inner,
-                    &ctx,
-                    || true,
-                    |_| {
-                        let request = inner.request(Method::GET, url.clone());
-                        send_envelope::<Vec<Namespace>>(inner, &ctx, request)
-                    },
-                )
-                .await?;
+                let request = Request::new(Method::GET, url);
+                let reading = EnvelopeOf::<Vec<Namespace>>::new();
+                let env = execute(inner, &ctx, &request, &reading).await?;
                 let got = env.result.unwrap_or_default();
                 let count = got.len() as u64;
                 all.extend(got);
@@ -101,30 +82,18 @@ impl Client {
                 }
             }
             Ok(all)
-        }
-        .instrument(span)
+        })
         .await
     }
 
     /// Reads one namespace; [`Error::NotFound`] when it does not exist.
     pub async fn get_namespace(&self, id: impl AsRef<str>) -> Result<Namespace, Error> {
         let ctx = Context::new(Operation::GetNamespace).with_namespace(id.as_ref());
-        let span = op_span(&ctx);
-        async {
+        in_span(op_span(&ctx), async {
             let inner = self.inner();
-            let url = inner.endpoints.namespace(id.as_ref());
-            run(
-                inner,
-                &ctx,
-                || true,
-                |_| {
-                    let request = inner.request(Method::GET, url.clone());
-                    send_result::<Namespace>(inner, &ctx, request)
-                },
-            )
-            .await
-        }
-        .instrument(span)
+            let request = Request::new(Method::GET, inner.endpoints.namespace(id.as_ref()));
+            execute(inner, &ctx, &request, &ResultOf::<Namespace>::new()).await
+        })
         .await
     }
 
@@ -134,60 +103,27 @@ impl Client {
         id: impl AsRef<str>,
         title: impl Into<String>,
     ) -> Result<(), Error> {
-        let ctx = Context::new(Operation::RenameNamespace).with_namespace(id.as_ref());
-        let span = op_span(&ctx);
         let title = title.into();
-        async {
+        let ctx = Context::new(Operation::RenameNamespace)
+            .with_namespace(id.as_ref())
+            .with_title(title.as_str());
+        in_span(op_span(&ctx), async {
             let inner = self.inner();
-            let url = inner.endpoints.namespace(id.as_ref());
-            let body = serde_json::to_vec(&NamespaceTitle { title })
-                .map_err(|e| Error::decode(&ctx, 0, format!("cannot serialize: {e}")))?;
-            self.send_unit(&ctx, Method::PUT, url, Some(body)).await
-        }
-        .instrument(span)
+            let body = title_body(&ctx, &title)?;
+            let request = Request::json(Method::PUT, inner.endpoints.namespace(id.as_ref()), body);
+            execute(inner, &ctx, &request, &Ack).await
+        })
         .await
     }
 
     /// Deletes a namespace and every key in it.
     pub async fn delete_namespace(&self, id: impl AsRef<str>) -> Result<(), Error> {
         let ctx = Context::new(Operation::DeleteNamespace).with_namespace(id.as_ref());
-        let span = op_span(&ctx);
-        async {
-            let url = self.inner().endpoints.namespace(id.as_ref());
-            self.send_unit(&ctx, Method::DELETE, url, None).await
-        }
-        .instrument(span)
-        .await
-    }
-
-    async fn send_unit(
-        &self,
-        ctx: &Context,
-        method: Method,
-        url: reqwest::Url,
-        body: Option<Vec<u8>>,
-    ) -> Result<(), Error> {
-        let inner = self.inner();
-        run(
-            inner,
-            ctx,
-            || true,
-            |_| {
-                let mut request = inner.request(method.clone(), url.clone());
-                if let Some(body) = &body {
-                    request = request
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(body.clone());
-                }
-                async move {
-                    match send_envelope::<IgnoredAny>(inner, ctx, request).await {
-                        Step::Done(_) => Step::Done(()),
-                        Step::Retry(f) => Step::Retry(f),
-                        Step::Stop(e) => Step::Stop(e),
-                    }
-                }
-            },
-        )
+        in_span(op_span(&ctx), async {
+            let inner = self.inner();
+            let request = Request::new(Method::DELETE, inner.endpoints.namespace(id.as_ref()));
+            execute(inner, &ctx, &request, &Ack).await
+        })
         .await
     }
 }

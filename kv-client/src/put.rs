@@ -2,23 +2,19 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::Arc;
 
 use http::Method;
-use http::header::CONTENT_TYPE;
 use kv_types::{Expiration, Metadata, PutOptions, ValidationError};
-use reqwest::multipart::{Form, Part};
 use serde::Serialize;
-use serde::de::IgnoredAny;
-use tracing::Instrument;
 
 use crate::body::Body;
 use crate::error::{Context, Error, Operation};
+use crate::execute::execute;
 use crate::namespace::KvNamespace;
-use crate::response::{envelope, transport};
-use crate::retry::runner::{Failure, Step, run};
-use crate::trace::op_span;
-use crate::upload::{self, UploadFailure, Watch};
+use crate::reading::Ack;
+use crate::request::{Payload, Request};
+use crate::trace::{in_span, op_span};
+use crate::upload;
 
 /// A boxed future of this crate.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -103,11 +99,10 @@ impl PutBuilder {
     /// Sends the put; the same as awaiting the builder.
     pub async fn send(self) -> Result<(), Error> {
         let ctx = self.ns.ctx(Operation::Put).with_key(self.key.as_str());
-        let span = op_span(&ctx);
-        self.send_in(ctx).instrument(span).await
+        in_span(op_span(&ctx), self.send_in(&ctx)).await
     }
 
-    async fn send_in(self, ctx: Context) -> Result<(), Error> {
+    async fn send_in(self, ctx: &Context) -> Result<(), Error> {
         let PutBuilder {
             ns,
             key,
@@ -117,13 +112,13 @@ impl PutBuilder {
         } = self;
         let inner = ns.inner();
         let limits = inner.limits;
-        let key = ns.key(&ctx, &key)?;
+        let key = ns.key(ctx, &key)?;
         if let Some(e) = metadata_error {
-            return Err(Error::validation(&ctx, e));
+            return Err(Error::validation(ctx, e));
         }
         options
             .check(&limits)
-            .map_err(|e| Error::validation(&ctx, e))?;
+            .map_err(|e| Error::validation(ctx, e))?;
         let mut url = ns.value_url(&key);
         match options.effective_expiration() {
             Some(Expiration::Ttl(ttl)) => {
@@ -132,99 +127,24 @@ impl PutBuilder {
             Some(Expiration::At(at)) => {
                 limits
                     .check_expiration(at, inner.now_epoch())
-                    .map_err(|e| Error::validation(&ctx, e))?;
+                    .map_err(|e| Error::validation(ctx, e))?;
                 crate::endpoint::set_query(&mut url, &[("expiration", at.to_string())]);
             }
             None => {}
         }
         upload::check(&body, &limits).await.map_err(|e| match e {
-            Ok(rule) => Error::validation(&ctx, rule),
+            Ok(rule) => Error::validation(ctx, rule),
             Err(io) => Error::Body {
                 ctx: ctx.boxed(),
                 source: Box::new(io),
             },
         })?;
-        let metadata = options.metadata.as_ref();
-        run(
-            inner,
-            &ctx,
-            || body.is_replayable(),
-            |_| {
-                let url = url.clone();
-                let (ctx, body) = (&ctx, &body);
-                async move {
-                    let watch = Arc::new(Watch::default());
-                    let prepared =
-                        match upload::for_attempt(body, limits.max_value_bytes, &watch).await {
-                            Ok(Some(p)) => p,
-                            Ok(None) => {
-                                return Step::Stop(Error::Body {
-                                    ctx: ctx.boxed(),
-                                    source: "the value stream was already consumed".into(),
-                                });
-                            }
-                            Err(io) => {
-                                return Step::Stop(Error::Body {
-                                    ctx: ctx.boxed(),
-                                    source: Box::new(io),
-                                });
-                            }
-                        };
-                    let request = inner.request(Method::PUT, url);
-                    let request = match metadata {
-                        None => request
-                            .header(CONTENT_TYPE, "application/octet-stream")
-                            .body(prepared.into_reqwest()),
-                        Some(m) => {
-                            let len = prepared.len();
-                            let body = prepared.into_reqwest();
-                            let part = match len {
-                                Some(len) => Part::stream_with_length(body, len),
-                                None => Part::stream(body),
-                            };
-                            let part = match part
-                                .file_name("value")
-                                .mime_str("application/octet-stream")
-                            {
-                                Ok(p) => p,
-                                Err(e) => return transport(ctx, e),
-                            };
-                            let form = Form::new()
-                                .text("metadata", m.as_json().to_owned())
-                                .part("value", part);
-                            request.multipart(form)
-                        }
-                    };
-                    let sent = request.send().await;
-                    if let Some(failure) = watch.take() {
-                        return upload_failure(ctx, failure, limits.max_value_bytes);
-                    }
-                    match sent {
-                        Err(e) => transport(ctx, e),
-                        Ok(response) => match envelope::<IgnoredAny>(inner, ctx, response).await {
-                            Step::Done(_) => Step::Done(()),
-                            Step::Retry(f) => Step::Retry(f),
-                            Step::Stop(e) => Step::Stop(e),
-                        },
-                    }
-                }
-            },
-        )
-        .await
-    }
-}
-
-/// The step after our own side stopped the upload.
-fn upload_failure(ctx: &Context, failure: UploadFailure, max: usize) -> Step<()> {
-    match failure {
-        UploadFailure::TooLarge(len) => Step::Stop(Error::validation(
-            ctx,
-            ValidationError::ValueTooLarge { len, max },
-        )),
-        UploadFailure::Source(source) => Step::Retry(Failure::new(Error::Body {
-            ctx: ctx.boxed(),
-            source,
-        })),
+        let request = Request::new(Method::PUT, url).payload(Payload::Value {
+            body: &body,
+            metadata: options.metadata.as_ref(),
+            max: limits.max_value_bytes,
+        });
+        execute(inner, ctx, &request, &Ack).await
     }
 }
 

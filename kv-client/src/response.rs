@@ -1,86 +1,48 @@
-//! Turning an HTTP response (or its absence) into a [`Step`] of the retry loop: envelopes,
-//! statuses, `Retry-After`, bodies that are not JSON.
+//! Turning an HTTP response into the answer of an attempt: a success goes to the operation's
+//! [`Reading`], a failure status becomes the matching [`Error`] (with the wait the server asked
+//! for), a 404 saying the key is missing is an answer for the reads whose result is an `Option`.
 
 use bytes::Bytes;
-use kv_types::{ApiErrorDetail, Envelope};
-use reqwest::{RequestBuilder, Response};
-use serde::de::DeserializeOwned;
+use http::StatusCode;
+use kv_types::{ApiErrorDetail, Envelope, codes};
+use reqwest::Response;
 
 use crate::client::Inner;
-use crate::error::{Context, Error, retryable_status};
+use crate::error::{Context, Error};
+use crate::reading::Reading;
 use crate::retry::retry_after::asked_wait;
-use crate::retry::runner::{Failure, Step};
 
 /// The most characters of a non-JSON body kept in an error.
 const SNIPPET_CHARS: usize = 200;
 
-/// Sends `request` and decodes the envelope of a successful answer.
-pub(crate) async fn send_envelope<T: DeserializeOwned>(
-    inner: &Inner,
-    ctx: &Context,
-    request: RequestBuilder,
-) -> Step<Envelope<T>> {
-    match request.send().await {
-        Ok(response) => envelope(inner, ctx, response).await,
-        Err(e) => transport(ctx, e),
-    }
-}
-
-/// Sends `request` and returns the `result` of a successful envelope.
-pub(crate) async fn send_result<T: DeserializeOwned>(
-    inner: &Inner,
-    ctx: &Context,
-    request: RequestBuilder,
-) -> Step<T> {
-    match send_envelope::<T>(inner, ctx, request).await {
-        Step::Done(env) => match env.result {
-            Some(result) => Step::Done(result),
-            None => Step::Stop(Error::decode(ctx, 200, "the envelope has no result")),
-        },
-        Step::Retry(f) => Step::Retry(f),
-        Step::Stop(e) => Step::Stop(e),
-    }
-}
-
-/// Decodes the envelope of `response`; a failure status becomes the matching error.
-pub(crate) async fn envelope<T: DeserializeOwned>(
+/// The answer of `response`, read by `reading`.
+pub(crate) async fn read<R: Reading>(
     inner: &Inner,
     ctx: &Context,
     response: Response,
-) -> Step<Envelope<T>> {
-    let status = response.status().as_u16();
-    if !response.status().is_success() {
-        return failure(inner, ctx, response).await;
+    reading: &R,
+) -> Result<R::Output, Error> {
+    let status = response.status();
+    if status.is_success() {
+        return reading.success(ctx, response).await;
     }
-    let body = match response.bytes().await {
-        Ok(body) => body,
-        Err(e) => return transport(ctx, e),
-    };
-    match serde_json::from_slice::<Envelope<T>>(&body) {
-        Ok(env) if env.success => Step::Done(env),
-        Ok(env) => Step::Stop(Error::Api {
-            ctx: ctx.boxed(),
-            status,
-            errors: env.errors,
-            retry_after: None,
-            body: None,
-        }),
-        Err(e) => Step::Stop(Error::decode(
-            ctx,
-            status,
-            format!("{e}; body starts {:?}", snippet(&body)),
-        )),
+    if status == StatusCode::NOT_FOUND
+        && let Some(missing) = reading.missing()
+    {
+        return missing_key_or_not_found(ctx, response, missing).await;
     }
+    Err(failure(inner, ctx, response).await)
 }
 
-/// The error of a response with a failure status, retryable or not.
-pub(crate) async fn failure<T>(inner: &Inner, ctx: &Context, response: Response) -> Step<T> {
+/// The error of a response with a failure status.
+async fn failure(inner: &Inner, ctx: &Context, response: Response) -> Error {
     let status = response.status().as_u16();
     let asked = asked_wait(response.headers(), inner.clock.wall());
     let body = response.bytes().await.unwrap_or_default();
     let (errors, text) = error_details(&body);
+    tracing::debug!(status, "request failed");
     let ctx = ctx.boxed();
-    let error = match status {
+    match status {
         401 | 403 => Error::Unauthorized {
             ctx,
             status,
@@ -103,22 +65,34 @@ pub(crate) async fn failure<T>(inner: &Inner, ctx: &Context, response: Response)
             retry_after: asked,
             body: text,
         },
-    };
-    if retryable_status(status) {
-        Step::Retry(Failure {
-            error,
-            asked,
-            rate_limited: status == 429,
-        })
+    }
+}
+
+/// A 404: `missing` when the service says the key is not found (code 10009), else a not-found
+/// error (the namespace is missing, or the URL is wrong).
+async fn missing_key_or_not_found<T>(
+    ctx: &Context,
+    response: Response,
+    missing: T,
+) -> Result<T, Error> {
+    let status = response.status().as_u16();
+    // A body cut short cannot say whether the key or the namespace is missing: retry the read.
+    let body = response.bytes().await.map_err(|e| transport(ctx, e))?;
+    let (errors, _) = error_details(&body);
+    if has_code(&errors, codes::KEY_NOT_FOUND) {
+        Ok(missing)
     } else {
-        tracing::debug!(status, "request failed");
-        Step::Stop(error)
+        Err(Error::NotFound {
+            ctx: ctx.boxed(),
+            status,
+            errors,
+        })
     }
 }
 
 /// The `errors` of an envelope body, or the start of a body that is not one.
 pub(crate) fn error_details(body: &Bytes) -> (Vec<ApiErrorDetail>, Option<String>) {
-    match serde_json::from_slice::<Envelope<serde_json::Value>>(body) {
+    match serde_json::from_slice::<Envelope<serde::de::IgnoredAny>>(body) {
         Ok(env) => (env.errors, None),
         Err(_) if body.is_empty() => (Vec::new(), None),
         Err(_) => (Vec::new(), Some(snippet(body))),
@@ -130,17 +104,11 @@ pub(crate) fn has_code(errors: &[ApiErrorDetail], code: u32) -> bool {
     errors.iter().any(|e| e.code == code)
 }
 
-/// A request that got no response: retryable, except when the request could not even be built.
-pub(crate) fn transport<T>(ctx: &Context, source: reqwest::Error) -> Step<T> {
-    let retry = !source.is_builder();
-    let error = Error::Transport {
+/// A request that got no (whole) response, or could not be built.
+pub(crate) fn transport(ctx: &Context, source: reqwest::Error) -> Error {
+    Error::Transport {
         ctx: ctx.boxed(),
         source,
-    };
-    if retry {
-        Step::Retry(Failure::new(error))
-    } else {
-        Step::Stop(error)
     }
 }
 

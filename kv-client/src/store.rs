@@ -1,15 +1,26 @@
-//! [`KvStore`] for [`KvNamespace`]: code written against the trait runs over HTTP.
+//! [`KvStore`] for [`KvNamespace`]: code written against the trait runs over HTTP; and
+//! [`StoreError`] for [`Error`], whose kind the classifier decides.
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use kv_types::{
-    Key, KvStore, ListOptions, ListPage, Metadata, PutOptions, Value, ValueWithMetadata,
+    ErrorKind, Key, KvStore, ListOptions, ListPage, Metadata, PutOptions, StoreError,
+    ValidationError, Value, ValueWithMetadata,
 };
-use tracing::Instrument;
 
 use crate::error::{Error, Operation};
 use crate::namespace::KvNamespace;
-use crate::trace::op_span;
+use crate::trace::{in_span, op_span};
+
+impl StoreError for Error {
+    fn kind(&self) -> ErrorKind {
+        crate::classify::kind(self)
+    }
+
+    fn validation(&self) -> Option<&ValidationError> {
+        self.validation_error()
+    }
+}
 
 #[async_trait]
 impl KvStore for KvNamespace {
@@ -25,8 +36,7 @@ impl KvStore for KvNamespace {
 
     async fn get_with_metadata(&self, key: &Key) -> Result<Option<ValueWithMetadata>, Error> {
         let ctx = self.ctx(Operation::GetWithMetadata).with_key(key.as_str());
-        let span = op_span(&ctx);
-        self.consistent_read(&ctx).instrument(span).await
+        in_span(op_span(&ctx), self.consistent_read(&ctx)).await
     }
 
     async fn metadata(&self, key: &Key) -> Result<Option<Option<Metadata>>, Error> {

@@ -1,17 +1,40 @@
-//! The `tracing` span of each operation. Each attempt gets a child span `kv.attempt` from the
-//! retry loop. Spans and events carry the operation, namespace, key, attempt number, status and
-//! waits; never a header, a token or a value.
+//! The `tracing` spans: `kv` for each operation, `kv.attempt` for each attempt of the retry loop.
+//! Spans and events carry the operation, namespace, key (or title), attempt number, status and
+//! waits; never a header, a token or a value. When no subscriber wants a span, the future runs
+//! bare, without the instrumentation wrapper.
 
-use tracing::Span;
+use std::future::Future;
+use std::time::Duration;
+
+use tracing::{Instrument, Span};
 
 use crate::error::Context;
 
-/// The span of one operation: `kv` with fields `op`, `namespace` and `key`.
+/// The span of one operation: `kv` with fields `op`, `namespace`, `key` and `title`.
 pub(crate) fn op_span(ctx: &Context) -> Span {
     tracing::info_span!(
         "kv",
         op = ctx.operation().as_str(),
         namespace = ctx.namespace(),
-        key = ctx.key()
+        key = ctx.key(),
+        title = ctx.title()
     )
+}
+
+/// The span of one attempt: `kv.attempt` with its number and timeout.
+pub(crate) fn attempt_span(number: u32, timeout: Duration) -> Span {
+    tracing::debug_span!(
+        "kv.attempt",
+        attempt = number,
+        timeout_ms = timeout.as_millis() as u64
+    )
+}
+
+/// Runs `future` in `span`, or bare when the span is disabled (no subscriber wants it).
+pub(crate) async fn in_span<F: Future>(span: Span, future: F) -> F::Output {
+    if span.is_disabled() {
+        future.await
+    } else {
+        future.instrument(span).await
+    }
 }

@@ -24,6 +24,10 @@ async fn namespace_lifecycle() {
         vec![kv_types::codes::DUPLICATE_NAMESPACE_TITLE]
     );
     assert_eq!(dup.status(), Some(400));
+    // The title is the context's title, not a key.
+    assert_eq!(dup.context().and_then(|c| c.title()), Some("my-app"));
+    assert_eq!(dup.key(), None);
+    assert!(dup.to_string().contains("(title \"my-app\")"), "{dup}");
 
     let all = s.client.list_namespaces().await.expect("list");
     assert!(all.iter().any(|n| n.id == created.id));
@@ -33,6 +37,17 @@ async fn namespace_lifecycle() {
         .rename_namespace(&created.id, "renamed")
         .await
         .expect("rename");
+    let missing = "ffffffffffffffffffffffffffffffff";
+    let err = s
+        .client
+        .rename_namespace(missing, "elsewhere")
+        .await
+        .expect_err("no such namespace");
+    let ctx = err.context().expect("context");
+    assert_eq!(
+        (ctx.namespace(), ctx.title(), ctx.key()),
+        (Some(missing), Some("elsewhere"), None)
+    );
     assert_eq!(
         s.client
             .get_namespace(&created.id)
