@@ -161,10 +161,11 @@ impl IntoFuture for PutBuilder {
 mod tests {
     use crate::Client;
 
-    /// Prints the sizes of the futures of a put and a get (run with `--nocapture`, in release
-    /// for the sizes that matter): every byte of them is copied when the future is boxed.
+    /// The futures of a put and a get stay small: every byte of them is copied when the future
+    /// is boxed. (3264 and 2856 bytes today; a wrapper that held the future twice, as an
+    /// `async fn` taking a future does, made them twice as large.)
     #[test]
-    fn future_sizes() {
+    fn futures_stay_small() {
         let client = Client::builder()
             .base_url("http://127.0.0.1:9/client/v4")
             .account_id("acc")
@@ -174,10 +175,9 @@ mod tests {
         let kv = client.namespace("ns");
         let put = kv.put("k", "v").send();
         let get = kv.get("k").bytes();
-        println!(
-            "put future {} bytes, get future {} bytes",
-            std::mem::size_of_val(&put),
-            std::mem::size_of_val(&get)
-        );
+        let (put, get) = (std::mem::size_of_val(&put), std::mem::size_of_val(&get));
+        println!("put future {put} bytes, get future {get} bytes");
+        assert!(put <= 4096, "put future of {put} bytes");
+        assert!(get <= 4096, "get future of {get} bytes");
     }
 }
