@@ -339,7 +339,10 @@ pub enum Error {
         /// The timeout of the last attempt.
         timeout: Duration,
     },
-    /// The caller's value stream (or file) failed while it was being sent.
+    /// The caller's value stream (or file) failed while it was being sent, or the file could not
+    /// be read. Retryable: a file or a [`Body::replayable`](crate::Body::replayable) source is
+    /// made again for the next attempt (a one-shot stream ends the call with
+    /// [`Error::NotReplayable`] instead).
     #[error("{ctx}: the value stream failed: {source}{}", .ctx.attempts_note())]
     Body {
         /// What failed.

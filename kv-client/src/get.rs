@@ -7,6 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::Method;
+use kv_types::Key;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Context, Error, Operation};
@@ -35,11 +36,17 @@ impl GetRequest {
         self.ns.ctx(Operation::Get).with_key(self.key.as_str())
     }
 
+    /// Validates the key (moving it), then reads the value.
+    async fn read(self, ctx: &Context) -> Result<Option<Read>, Error> {
+        let key = self.ns.key(ctx, self.key)?;
+        self.ns.read(ctx, &key).await
+    }
+
     /// The value's bytes.
     pub async fn bytes(self) -> Result<Option<Bytes>, Error> {
         let ctx = self.ctx();
         in_span(op_span(&ctx), async {
-            Ok(self.ns.read(&ctx).await?.map(|r| r.value))
+            Ok(self.read(&ctx).await?.map(|r| r.value))
         })
         .await
     }
@@ -48,7 +55,7 @@ impl GetRequest {
     pub async fn text(self) -> Result<Option<String>, Error> {
         let ctx = self.ctx();
         in_span(op_span(&ctx), async {
-            match self.ns.read(&ctx).await? {
+            match self.read(&ctx).await? {
                 None => Ok(None),
                 Some(r) => String::from_utf8(r.value.into())
                     .map(Some)
@@ -62,7 +69,7 @@ impl GetRequest {
     pub async fn json<T: DeserializeOwned>(self) -> Result<Option<T>, Error> {
         let ctx = self.ctx();
         in_span(op_span(&ctx), async {
-            match self.ns.read(&ctx).await? {
+            match self.read(&ctx).await? {
                 None => Ok(None),
                 Some(r) => serde_json::from_slice(&r.value).map(Some).map_err(|e| {
                     Error::decode(
@@ -81,7 +88,7 @@ impl GetRequest {
     pub async fn stream(self) -> Result<Option<ValueStream>, Error> {
         let ctx = self.ctx();
         in_span(op_span(&ctx), async {
-            let key = self.ns.key(&ctx, &self.key)?;
+            let key = self.ns.key(&ctx, self.key)?;
             let request = Request::new(Method::GET, self.ns.value_url(&key)).accept_value();
             let response = execute(self.ns.inner(), &ctx, &request, &ValueResponse).await?;
             Ok(response.map(|response| ValueStream {
@@ -106,9 +113,8 @@ impl IntoFuture for GetRequest {
 
 impl KvNamespace {
     /// Reads a value and its `expiration` header, with retries, under the caller's span.
-    pub(crate) async fn read(&self, ctx: &Context) -> Result<Option<Read>, Error> {
-        let key = self.key(ctx, ctx.key().unwrap_or_default())?;
-        let request = Request::new(Method::GET, self.value_url(&key)).accept_value();
+    pub(crate) async fn read(&self, ctx: &Context, key: &Key) -> Result<Option<Read>, Error> {
+        let request = Request::new(Method::GET, self.value_url(key)).accept_value();
         execute(self.inner(), ctx, &request, &ValueRead).await
     }
 }

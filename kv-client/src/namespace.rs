@@ -94,7 +94,7 @@ impl KvNamespace {
     }
 
     /// Validates a key name against the client's limits.
-    pub(crate) fn key(&self, ctx: &Context, name: &str) -> Result<Key, Error> {
+    pub(crate) fn key(&self, ctx: &Context, name: impl Into<String>) -> Result<Key, Error> {
         Key::with_limits(name, &self.inner().limits).map_err(|e| Error::validation(ctx, e))
     }
 

@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::future::Either;
+use tracing::instrument::Instrumented;
 use tracing::{Instrument, Span};
 
 use crate::error::Context;
@@ -30,11 +32,13 @@ pub(crate) fn attempt_span(number: u32, timeout: Duration) -> Span {
     )
 }
 
-/// Runs `future` in `span`, or bare when the span is disabled (no subscriber wants it).
-pub(crate) async fn in_span<F: Future>(span: Span, future: F) -> F::Output {
+/// `future` run in `span`, or bare when the span is disabled (no subscriber wants it). A plain
+/// function, not an `async fn`: an `async fn` would hold `future` twice (as its argument and
+/// while awaiting it), doubling the size of every future it wraps.
+pub(crate) fn in_span<F: Future>(span: Span, future: F) -> Either<F, Instrumented<F>> {
     if span.is_disabled() {
-        future.await
+        Either::Left(future)
     } else {
-        future.instrument(span).await
+        Either::Right(future.instrument(span))
     }
 }

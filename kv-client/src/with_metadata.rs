@@ -115,7 +115,7 @@ impl KvNamespace {
         let window: Duration = rate_limit_floor();
         for round in 1..=MAX_ROUNDS {
             let started = clock.now();
-            let Some(first) = self.read(ctx).await? else {
+            let Some(first) = self.read(ctx, &key).await? else {
                 return Ok(None);
             };
             let metadata: Option<Metadata> = match self.raw_metadata(ctx, &key).await? {
@@ -125,7 +125,7 @@ impl KvNamespace {
                     continue;
                 }
             };
-            let Some(second) = self.read(ctx).await? else {
+            let Some(second) = self.read(ctx, &key).await? else {
                 tracing::debug!(round, "key deleted between reads; reading again");
                 continue;
             };

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// How failed attempts are retried.
 ///
-/// Retried: HTTP 408, 429, 500, 502, 503 and 504, connection failures and timeouts. Every KV
+/// Retried: HTTP 408, 429, 500, 502, 503 and 504, connection failures and timeouts, and a value
+/// source (a file, a replayable stream) that failed while being sent: exactly the errors for
+/// which [`Error::is_retryable`](crate::Error::is_retryable) is true. Every KV
 /// operation of this crate is idempotent (a put writes the same value again, a delete deletes
 /// again), so re-sending is safe; namespace creation checks for its own earlier success.
 ///
