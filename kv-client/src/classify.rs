@@ -9,7 +9,8 @@
 //! | `Unauthorized` | `Unauthorized` | no |
 //! | `RateLimited` (429) | `RateLimited` | yes |
 //! | `Api` with 408, 500, 502, 503, 504 | `Unavailable` | yes |
-//! | `Api` with any other status (a 400, a 200 with `success: false`) | `Other` | no |
+//! | `Api` with 400, 413 or 414: the service refused the request for a rule it broke | `Validation` | no |
+//! | `Api` with any other status (a 409, a 200 with `success: false`) | `Other` | no |
 //! | `Transport`: no response (refused, reset, cut short) | `Unavailable` | yes |
 //! | `Transport`: the request could not be built | `Other` | no |
 //! | `Timeout` | `Unavailable` | yes |
@@ -26,7 +27,9 @@
 //! twice. `Inconsistent` means a writer kept changing the key for five rounds: contention that
 //! passes, so a later call can succeed. Keys in a bulk call's `unsuccessful_keys` were refused by
 //! the service itself for a reason it does not give (the fake refuses invalid items): nothing
-//! says another call would be accepted.
+//! says another call would be accepted. A 400, 413 or 414 is the service refusing the request
+//! itself (a key, value, metadata, TTL or list limit it enforces, whether or not the client knew
+//! the rule before sending): the kind a `KvStore` caller checks for a refused write.
 
 use kv_types::ErrorKind;
 
@@ -50,6 +53,10 @@ pub(crate) fn kind(error: &Error) -> ErrorKind {
         Error::Unauthorized { .. } => ErrorKind::Unauthorized,
         Error::RateLimited { .. } => ErrorKind::RateLimited,
         Error::Api { status, .. } if retryable_status(*status) => ErrorKind::Unavailable,
+        Error::Api {
+            status: 400 | 413 | 414,
+            ..
+        } => ErrorKind::Validation,
         Error::Api { .. } => ErrorKind::Other,
         Error::Transport { source, .. } if source.is_builder() => ErrorKind::Other,
         Error::Transport { .. } | Error::Timeout { .. } | Error::Body { .. } => {

@@ -277,7 +277,9 @@ mod tests {
             ("502", api(502), Unavailable),
             ("503", api(503), Unavailable),
             ("504", api(504), Unavailable),
-            ("400", api(400), Other),
+            ("400", api(400), Validation),
+            ("413", api(413), Validation),
+            ("414", api(414), Validation),
             ("409", api(409), Other),
             ("200 with success false", api(200), Other),
             (
@@ -316,7 +318,7 @@ mod tests {
                     ctx: ctx(),
                     source: Box::new(api(400)),
                 },
-                Other,
+                Validation,
             ),
             (
                 "decode",
@@ -357,7 +359,7 @@ mod tests {
             (
                 "bulk: a request failed for good",
                 bulk(&[], vec![api(503), api(400)]),
-                Other,
+                Validation,
             ),
             (
                 "bulk: unauthorized",

@@ -324,3 +324,29 @@ async fn large_value_at_the_limit() {
         Some(max)
     );
 }
+
+/// A rule only the service enforces (its limits are smaller than the client knows): the refusal
+/// is an error of kind `Validation` through the `KvStore` trait, as the client's own check is,
+/// it is not retried, and nothing is written.
+#[tokio::test]
+async fn a_refusal_by_the_service_is_a_validation_error() {
+    let small = kv_types::Limits {
+        max_value_bytes: 16,
+        ..kv_types::Limits::PRODUCTION
+    };
+    let mock = crate::kit::start_mock(kv_mock::KvMock::builder().limits(small)).await;
+    let client = crate::kit::client_builder(&mock).build().expect("client");
+    let kv = client.namespace(mock.namespace_id());
+    let key = Key::new("big").expect("key");
+    let err = KvStore::put(&kv, &key, Value::from(vec![7u8; 17]), PutOptions::default())
+        .await
+        .expect_err("the mock refuses 17 bytes");
+    assert_eq!(
+        kv_types::StoreError::kind(&err),
+        kv_types::ErrorKind::Validation,
+        "{err:?}"
+    );
+    assert_eq!(err.status(), Some(413), "{err:?}");
+    assert_eq!(mock.requests().len(), 1, "not retried");
+    assert_eq!(kv.get("big").bytes().await.expect("get"), None);
+}
