@@ -10,7 +10,7 @@
 //! overruns), and both servers are stopped at the end.
 //!
 //! `cargo bench -p edge-kv --bench server_load [-- --quick | --rounds N | --secs S]`
-//! (needs `wrk` on the `PATH`; not run by `.ci/run`).
+//! (needs `wrk` on the `PATH`, else it says so and is skipped; not run by `.ci/run`).
 
 #[allow(dead_code)]
 #[path = "../support/bare_server.rs"]
@@ -332,8 +332,24 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
+/// Whether `wrk` can be run.
+fn have_wrk() -> bool {
+    Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
 fn run() -> Result<(), String> {
     let o = options()?;
+    if !have_wrk() {
+        println!(
+            "# Server load\n\nskipped: `wrk` is not on the PATH (Debian: apt-get install wrk)"
+        );
+        return Ok(());
+    }
     let bin = build_kv_mock()?;
     let dir = std::env::temp_dir().join(format!("server-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

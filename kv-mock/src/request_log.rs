@@ -52,9 +52,18 @@ impl Entry {
 }
 
 /// The records, oldest first, at most [`MAX_RECORDS`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct RequestLog {
     entries: Mutex<VecDeque<Entry>>,
+}
+
+impl std::fmt::Debug for RequestLog {
+    /// The number of records only: the log may hold 100,000 of them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLog")
+            .field("records", &self.lock().len())
+            .finish()
+    }
 }
 
 impl RequestLog {

@@ -970,3 +970,68 @@ async fn account_rate_limit_when_configured() {
     f.engine.clock().advance(Duration::from_secs(300));
     f.get("k").await.error(404, codes::KEY_NOT_FOUND);
 }
+
+#[tokio::test]
+async fn faults_log_and_control_routes_are_part_of_the_router() {
+    let f = fixture_with(
+        Limits::PRODUCTION,
+        false,
+        Credentials::none().with_token("secret"),
+    );
+    // The control routes need no credentials.
+    let r = f
+        .call(
+            Method::POST,
+            "/__mock/faults",
+            r#"{"kind": "status", "status": 503, "method": "PUT", "key": "a/b"}"#,
+        )
+        .await;
+    assert_eq!(r.result()["action"]["status"], json!(503));
+    // The fault applies before authentication, to the request it matches (the decoded key).
+    f.put("a%2Fb", "", "v")
+        .await
+        .error(503, codes::INJECTED_FAULT);
+    f.put("a%2Fb", "", "v")
+        .await
+        .error(403, codes::AUTHENTICATION_ERROR);
+    let r = f
+        .call_with(
+            Method::PUT,
+            &f.ns_path("/values/a%2Fb"),
+            &[("authorization", "Bearer secret")],
+            "v",
+        )
+        .await;
+    assert_eq!(r.result(), json!(null));
+    assert_eq!(
+        f.call(Method::GET, "/__mock/faults", "").await.result(),
+        json!([])
+    );
+    // Every API request is logged with its status and decoded key; control requests are not.
+    let log = f.call(Method::GET, "/__mock/requests", "").await.result();
+    let seen: Vec<(Json, Json, Json)> = log
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| (r["method"].clone(), r["key"].clone(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (json!("PUT"), json!("a/b"), json!(503)),
+            (json!("PUT"), json!("a/b"), json!(403)),
+            (json!("PUT"), json!("a/b"), json!(200)),
+        ]
+    );
+    // A reset through the control routes leaves the namespace the router started with, empty.
+    f.call(Method::POST, "/__mock/reset", "").await.result();
+    assert!(f.engine.namespace(&f.ns).is_some());
+    assert!(f.engine.entry(&f.ns, "a/b").is_none());
+    assert_eq!(
+        f.call(Method::GET, "/__mock/requests", "").await.result(),
+        json!([])
+    );
+    f.call(Method::GET, "/__mock/nowhere", "")
+        .await
+        .error(404, codes::ROUTE_NOT_FOUND);
+}
