@@ -240,19 +240,6 @@ fn is_read(op: Op) -> bool {
     matches!(op, Op::Get | Op::GetMissing)
 }
 
-/// Cells that fail because of a known bug in another crate: run and printed (`BUG`), but not
-/// asserted here; each must have an ignored test that asserts the right behaviour. Empty: the
-/// one found (a truncated 404 taken for a missing namespace, in kv-client) is fixed and
-/// `truncated_not_found_body_is_retried` now runs.
-const KNOWN_BUGS: [(&str, Op, &str); 0] = [];
-
-fn known_bug(row: Row, op: Op) -> Option<&'static str> {
-    KNOWN_BUGS
-        .iter()
-        .find(|(label, bug_op, _)| *label == row.label && *bug_op == op)
-        .map(|(_, _, why)| *why)
-}
-
 /// What a cell must come to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -768,18 +755,10 @@ async fn run_cell(row: Row, op: Op) -> CellReport {
             format!("{} x{attempts}", short(e))
         }
     };
-    let text = match (problems.is_empty(), known_bug(row, op)) {
-        (true, _) => format!("{text} "),
-        (false, Some(why)) => {
-            println!(
-                "known bug in [{} x {}]: {why}; seen: {problems:?}",
-                row.label,
-                op.label()
-            );
-            problems.clear();
-            format!("BUG {text}")
-        }
-        (false, None) => format!("!{text}"),
+    let text = if problems.is_empty() {
+        format!("{text} ")
+    } else {
+        format!("!{text}")
     };
     CellReport { text, problems }
 }
@@ -824,7 +803,7 @@ async fn fault_matrix() {
     }
     println!(
         "\n{grid}\nok Nreq: succeeded, N requests answered by the server; ERR xN: the typed error after \
-         N attempts; -: not applicable; BUG: a known bug (above); !: the cell broke a rule (see \
+         N attempts; -: not applicable; !: the cell broke a rule (see \
          below)\n"
     );
     assert!(
