@@ -107,7 +107,7 @@ impl IntoFuture for GetRequest {
     type IntoFuture = BoxFuture<Result<Option<Bytes>, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.bytes())
+        crate::put::boxed(|| self.bytes())
     }
 }
 

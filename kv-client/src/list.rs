@@ -119,7 +119,7 @@ impl IntoFuture for ListRequest {
     type IntoFuture = BoxFuture<Result<ListPage, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
+        crate::put::boxed(|| self.send())
     }
 }
 
