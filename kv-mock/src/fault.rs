@@ -260,13 +260,6 @@ impl FaultSet {
     }
 }
 
-/// The decoded key of a value or metadata path of the API, if any: [`ApiPath`]'s reading of it,
-/// for a path kept as text (the request log decodes it when read, not per request).
-pub(crate) fn key_of(path: &str) -> Option<String> {
-    let uri = http::Uri::try_from(path).ok()?;
-    ApiPath::parse(&uri).key().map(str::to_owned)
-}
-
 /// Marks the answer to a request that a [`Fault::reset`] hit: its body fails before a byte of it
 /// (or of the head) is written, which makes hyper drop the connection with no response. The log
 /// records it with status `0`.
@@ -421,26 +414,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_only_from_api_paths() {
-        let api = "/client/v4/accounts/a/storage/kv/namespaces/n";
-        assert_eq!(
-            key_of(&format!("{api}/values/a%2Fb")).as_deref(),
-            Some("a/b")
-        );
-        assert_eq!(key_of(&format!("{api}/metadata/k")).as_deref(), Some("k"));
-        assert_eq!(key_of(&format!("{api}/keys")), None);
-        assert_eq!(key_of(&format!("{api}/values/%FF")), None);
-        assert_eq!(
-            key_of("/x/v4/accounts/a/storage/kv/namespaces/n/values/k"),
-            None
-        );
-        assert_eq!(
-            key_of("/client/v4/accounts/a/other/kv/namespaces/n/values/k"),
-            None
-        );
-    }
 
     #[test]
     fn armed_only_while_a_fault_waits() {

@@ -45,7 +45,7 @@ impl Entry {
         RequestRecord {
             method: self.method.as_str().to_owned(),
             path: self.path.to_string(),
-            key: crate::fault::key_of(&self.path),
+            key: crate::http::path::key_of(&self.path),
             status: self.status,
         }
     }
