@@ -8,6 +8,7 @@ pub mod fault;
 pub mod http;
 pub mod request_log;
 mod server;
+pub mod standalone;
 
 pub use clock::Clock;
 pub use control::CONTROL_PREFIX;

@@ -1,0 +1,191 @@
+//! The standalone server: its flags ([`ServeArgs`]) and how it runs ([`run`]), shared by the
+//! `kv-mock` binary and `edge-kv mock`, so both take the same flags and print the same lines.
+//!
+//! [`run`] prints one `name value` pair per line on stdout (`base_url`, `account_id`, then
+//! `namespace_id <id> <title>` per namespace, the default first) and `ready`, then serves until
+//! Ctrl-C or SIGTERM. Logs go to stderr through whatever `tracing` subscriber the binary set.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use kv_types::Limits;
+
+use crate::{Clock, KvMock, MockBuilder};
+
+/// The flags of the standalone server (`kv-mock`, and `edge-kv mock`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Title of a namespace to create at start (repeatable; the first is the default).
+    #[arg(long = "namespace", value_name = "TITLE")]
+    pub namespaces: Vec<String>,
+    /// Account id (default: random, 32 hex characters).
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// Require `Authorization: Bearer <TOKEN>`.
+    #[arg(long, env = "KV_MOCK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Require `X-Auth-Email` (with `--auth-key`).
+    #[arg(long, requires = "auth_key")]
+    pub auth_email: Option<String>,
+    /// Require `X-Auth-Key` (with `--auth-email`).
+    #[arg(
+        long,
+        env = "KV_MOCK_AUTH_KEY",
+        hide_env_values = true,
+        requires = "auth_email"
+    )]
+    pub auth_key: Option<String>,
+    /// Turn off the per-key limit of one write per second.
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Limit the account to this many API requests per `--account-rate-window-secs` (Cloudflare:
+    /// 1200 per 300 s); off unless given.
+    #[arg(long, value_name = "REQUESTS")]
+    pub account_rate_limit: Option<u32>,
+    /// The window of `--account-rate-limit`, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub account_rate_window_secs: u64,
+    /// Start with a frozen clock at this time (epoch seconds) instead of the system time.
+    #[arg(long, value_name = "EPOCH_SECS")]
+    pub frozen_at: Option<u64>,
+    /// Longest key, in bytes.
+    #[arg(long, default_value_t = Limits::PRODUCTION.max_key_bytes)]
+    pub max_key_bytes: usize,
+    /// Largest value, in bytes.
+    #[arg(long, default_value_t = Limits::PRODUCTION.max_value_bytes)]
+    pub max_value_bytes: usize,
+    /// Largest metadata JSON, in bytes.
+    #[arg(long, default_value_t = Limits::PRODUCTION.max_metadata_bytes)]
+    pub max_metadata_bytes: usize,
+    /// Shortest expiration TTL, in seconds.
+    #[arg(long, default_value_t = Limits::PRODUCTION.min_ttl_secs)]
+    pub min_ttl_secs: u64,
+    /// Smallest list `limit`.
+    #[arg(long, default_value_t = Limits::PRODUCTION.min_list_limit)]
+    pub min_list_limit: u32,
+    /// Largest (and default) list `limit`.
+    #[arg(long, default_value_t = Limits::PRODUCTION.max_list_limit)]
+    pub max_list_limit: u32,
+    /// Most items in a bulk write or delete.
+    #[arg(long, default_value_t = Limits::PRODUCTION.max_bulk_items)]
+    pub max_bulk_items: usize,
+    /// Largest bulk write or delete body, in bytes.
+    #[arg(long, default_value_t = Limits::PRODUCTION.max_bulk_bytes)]
+    pub max_bulk_bytes: usize,
+    /// Most keys in a bulk get.
+    #[arg(long, default_value_t = Limits::PRODUCTION.max_bulk_get_keys)]
+    pub max_bulk_get_keys: usize,
+}
+
+impl ServeArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_key_bytes: self.max_key_bytes,
+            max_value_bytes: self.max_value_bytes,
+            max_metadata_bytes: self.max_metadata_bytes,
+            min_ttl_secs: self.min_ttl_secs,
+            min_list_limit: self.min_list_limit,
+            max_list_limit: self.max_list_limit,
+            max_bulk_items: self.max_bulk_items,
+            max_bulk_bytes: self.max_bulk_bytes,
+            max_bulk_get_keys: self.max_bulk_get_keys,
+        }
+    }
+
+    /// A mock builder configured by these flags.
+    pub fn builder(&self) -> MockBuilder {
+        let mut builder = KvMock::builder()
+            .listen(self.listen)
+            .limits(self.limits())
+            .rate_limit(!self.no_rate_limit);
+        if let Some(max) = self.account_rate_limit {
+            builder = builder.account_rate_limit(
+                max,
+                std::time::Duration::from_secs(self.account_rate_window_secs),
+            );
+        }
+        if let Some(at) = self.frozen_at {
+            builder = builder.clock(Clock::frozen_at(at));
+        }
+        if let Some(id) = &self.account_id {
+            builder = builder.account_id(id.clone());
+        }
+        if let Some(token) = &self.token {
+            builder = builder.api_token(token.clone());
+        }
+        if let (Some(email), Some(key)) = (&self.auth_email, &self.auth_key) {
+            builder = builder.email_key(email.clone(), key.clone());
+        }
+        for title in &self.namespaces {
+            builder = builder.namespace(title.clone());
+        }
+        builder
+    }
+}
+
+/// The lines printed on stdout once the mock serves: `base_url`, `account_id`, one
+/// `namespace_id <id> <title>` per namespace, then `ready`.
+pub fn ready_lines(mock: &KvMock) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("base_url {}\n", mock.base_url()));
+    out.push_str(&format!("account_id {}\n", mock.account_id()));
+    for ns in mock.namespaces() {
+        out.push_str(&format!("namespace_id {} {}\n", ns.id, ns.title));
+    }
+    out.push_str("ready\n");
+    out
+}
+
+/// Starts the mock these flags describe, prints [`ready_lines`], and serves until Ctrl-C or
+/// SIGTERM. A mock that cannot start is reported on stderr and gives a failure exit code.
+pub async fn run(args: ServeArgs) -> ExitCode {
+    let mock = match args.builder().start().await {
+        Ok(mock) => mock,
+        Err(e) => {
+            eprintln!("kv-mock: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = ready_lines(&mock);
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        tracing::warn!("kv-mock could not write its address to stdout");
+    }
+    drop(stdout);
+    shutdown_signal().await;
+    tracing::info!("kv-mock stopping");
+    drop(mock);
+    ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
