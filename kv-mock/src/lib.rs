@@ -9,6 +9,7 @@ pub mod http;
 pub mod request_log;
 mod server;
 pub mod standalone;
+mod ui;
 
 pub use clock::Clock;
 pub use control::CONTROL_PREFIX;
@@ -19,3 +20,4 @@ pub use http::{ApiState, BASE_PATH, Credentials, router};
 pub use kv_types::KvStore;
 pub use request_log::RequestRecord;
 pub use server::{DEFAULT_NAMESPACE_TITLE, KvMock, MockBuilder};
+pub use ui::UI_PATH;

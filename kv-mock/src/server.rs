@@ -262,6 +262,12 @@ impl KvMock {
         &self.account_id
     }
 
+    /// The URL of the mock's web page, `http://127.0.0.1:PORT/__mock/ui`: the namespaces and
+    /// keys, the clock, the request log and the faults, in a browser.
+    pub fn ui_url(&self) -> String {
+        format!("http://{}{}", self.addr, crate::UI_PATH)
+    }
+
     /// The id of the default namespace: 32 lowercase hex characters.
     pub fn namespace_id(&self) -> &str {
         self.namespaces.first().map_or("", |n| n.id.as_str())

@@ -2,7 +2,7 @@
 //! `kv-mock` binary and `edge-kv mock`, so both take the same flags and print the same lines.
 //!
 //! [`run`] prints one `name value` pair per line on stdout (`base_url`, `account_id`, then
-//! `namespace_id <id> <title>` per namespace, the default first) and `ready`, then serves until
+//! `namespace_id <id> <title>` per namespace, the default first, `ui_url` (the web page)) and `ready`, then serves until
 //! Ctrl-C or SIGTERM. Logs go to stderr through whatever `tracing` subscriber the binary set.
 
 use std::io::Write;
@@ -129,7 +129,7 @@ impl ServeArgs {
 }
 
 /// The lines printed on stdout once the mock serves: `base_url`, `account_id`, one
-/// `namespace_id <id> <title>` per namespace, then `ready`.
+/// `namespace_id <id> <title>` per namespace, `ui_url` (the web page), then `ready`.
 pub fn ready_lines(mock: &KvMock) -> String {
     let mut out = String::new();
     out.push_str(&format!("base_url {}\n", mock.base_url()));
@@ -137,6 +137,7 @@ pub fn ready_lines(mock: &KvMock) -> String {
     for ns in mock.namespaces() {
         out.push_str(&format!("namespace_id {} {}\n", ns.id, ns.title));
     }
+    out.push_str(&format!("ui_url {}\n", mock.ui_url()));
     out.push_str("ready\n");
     out
 }

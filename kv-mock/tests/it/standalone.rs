@@ -44,6 +44,7 @@ fn standalone_server_prints_and_serves() {
     let stdout = guard.0.stdout.take().expect("stdout");
     let mut base_url = String::new();
     let mut account = String::new();
+    let mut ui_url = String::new();
     let mut namespaces = Vec::new();
     for line in BufReader::new(stdout).lines().take(10) {
         let line = line.expect("line");
@@ -54,6 +55,7 @@ fn standalone_server_prints_and_serves() {
         match name {
             "base_url" => base_url = value.to_owned(),
             "account_id" => account = value.to_owned(),
+            "ui_url" => ui_url = value.to_owned(),
             "namespace_id" => {
                 let (id, title) = value.split_once(' ').expect("id title");
                 namespaces.push((id.to_owned(), title.to_owned()));
@@ -74,6 +76,16 @@ fn standalone_server_prints_and_serves() {
         .expect("runtime");
     rt.block_on(async {
         let client = reqwest::Client::new();
+        // The web page, printed as `ui_url`, needs no API credentials (like the control routes).
+        assert_eq!(ui_url, format!("{origin}/__mock/ui"));
+        let r = client.get(&ui_url).send().await.expect("the page");
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("text/html; charset=utf-8")
+        );
         let url =
             |rest: &str| format!("{base_url}/accounts/{account}/storage/kv/namespaces/{ns}{rest}");
         let r = client
