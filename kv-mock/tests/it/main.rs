@@ -11,3 +11,4 @@ mod hostile;
 mod loopback;
 mod oversize;
 mod standalone;
+mod ui_browser;

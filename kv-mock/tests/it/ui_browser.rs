@@ -1,0 +1,302 @@
+//! The web page at `/__mock/ui` in a real browser: headless Chromium (Debian's `chromium`)
+//! driven over WebDriver by `chromedriver` (Debian's `chromium-driver`) with `fantoccini`.
+//! `.ci/run` installs both before the tests, so in CI this always runs; elsewhere, without them,
+//! it says so and passes. Screenshots at 1280x800 and at phone width are kept in
+//! `target/tmp/ui/` (`CARGO_TARGET_TMPDIR`).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use kv_mock::{Clock, KvMock};
+use serde_json::{Value as Json, json};
+
+const T0: u64 = 1_700_000_000;
+/// A key with every character a path mangles: `/`, `%`, `?`, `#`, a space and non-ASCII.
+const KEY: &str = "dir/a b%20?x#y é";
+const HOSTILE: &str = "<script>alert(1)</script>";
+/// How long a wait for the page lasts at most.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Stops chromedriver (and so the browser) however the test ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Runs `script` in the page until it returns something truthy (or the wait ends); returns it.
+async fn wait_for(c: &Client, what: &str, script: &str, args: Vec<Json>) -> Json {
+    let start = Instant::now();
+    loop {
+        let v = c.execute(script, args.clone()).await.expect("script runs");
+        let truthy = match &v {
+            Json::Null | Json::Bool(false) => false,
+            Json::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        if truthy {
+            return v;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .expect("element")
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.expect("input");
+    e.clear().await.expect("clear");
+    e.send_keys(value).await.expect("type");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+}
+
+async fn screenshot(c: &Client, dir: &Path, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(name), png).expect("write the screenshot");
+}
+
+/// The key's row in the keys table, found by its `data-key` attribute (no CSS escaping).
+const KEY_ROW: &str = "return [...document.querySelectorAll('#keys-table tbody tr')]\
+    .find(r => r.getAttribute('data-key') === arguments[0])?.textContent ?? null;";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
+    let (Some(chromium), Some(chromedriver)) = (
+        find_program(&["chromium", "chromium-browser"]),
+        find_program(&["chromedriver"]),
+    ) else {
+        eprintln!(
+            "SKIPPED the browser test: chromium and chromedriver are not installed \
+             (apt-get install -y chromium chromium-driver; .ci/run installs them)"
+        );
+        return;
+    };
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui");
+    let profile = artifacts.join(format!("profile-{}", std::process::id()));
+    std::fs::create_dir_all(&profile).expect("artifact dir");
+
+    let mock = KvMock::builder()
+        .clock(Clock::frozen_at(T0))
+        .rate_limit(false)
+        .start()
+        .await
+        .expect("mock");
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,800", format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let c = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if started.elapsed() < WAIT => {
+                tracing::debug!(error = %e, "chromedriver not ready yet");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("no WebDriver session: {e}"),
+        }
+    };
+
+    c.goto(&mock.ui_url()).await.expect("open the page");
+    wait_for(
+        &c,
+        "the page to start",
+        "return document.body.getAttribute('data-ready') === 'yes';",
+        vec![],
+    )
+    .await;
+
+    // Create a namespace: it is listed and selected.
+    fill(&c, "#namespace-title", "ui test").await;
+    click(&c, "#namespace-create button").await;
+    wait_for(
+        &c,
+        "the new namespace, selected",
+        "return document.querySelector('#namespace-list li.selected')?.textContent.includes('ui test');",
+        vec![],
+    )
+    .await;
+    assert_eq!(text_of(&c, "#keys-namespace").await, "in ui test");
+
+    // A TTL under 60 is refused with the API's own message.
+    fill(&c, "#put-key", KEY).await;
+    fill(&c, "#put-value", HOSTILE).await;
+    fill(&c, "#put-metadata", r#"{"owner":"<b>me</b>"}"#).await;
+    fill(&c, "#put-ttl", "30").await;
+    click(&c, "#put-form button[type=submit]").await;
+    let error = wait_for(
+        &c,
+        "the API's error",
+        "return document.getElementById('put-error').textContent;",
+        vec![],
+    )
+    .await;
+    assert!(
+        error.as_str().is_some_and(
+            |e| e.contains("HTTP 400") && e.contains("Expiration TTL must be at least 60")
+        ),
+        "{error}"
+    );
+
+    // Put with metadata and a TTL of 5 minutes: listed with its expiration, opened as text.
+    fill(&c, "#put-ttl", "300").await;
+    click(&c, "#put-form button[type=submit]").await;
+    let row = wait_for(&c, "the key's row", KEY_ROW, vec![json!(KEY)]).await;
+    let row = row.as_str().unwrap_or_default().to_owned();
+    assert!(row.contains("2023-11-14T22:18:20Z"), "absolute: {row}");
+    assert!(row.contains("in 5 min"), "relative: {row}");
+    assert!(
+        row.contains(r#"{"owner":"<b>me</b>"}"#),
+        "metadata as text: {row}"
+    );
+    wait_for(
+        &c,
+        "the opened key",
+        "return document.getElementById('viewer-key').textContent === arguments[0];",
+        vec![json!(KEY)],
+    )
+    .await;
+    assert_eq!(text_of(&c, "#viewer-value").await, HOSTILE);
+    let info = text_of(&c, "#viewer-info").await;
+    assert!(info.starts_with("text, 25 B (25 bytes)"), "{info}");
+    assert!(
+        text_of(&c, "#viewer-metadata")
+            .await
+            .contains("\"<b>me</b>\"")
+    );
+    let injected = c
+        .execute(
+            "return document.querySelectorAll('main script, main b').length;",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    assert_eq!(
+        injected,
+        json!(0),
+        "nothing from the data became an element"
+    );
+    assert!(
+        c.get_alert_text().await.is_err(),
+        "no alert was opened by the value"
+    );
+    // What the engine holds is what the page sent.
+    let ns = mock
+        .engine()
+        .list_namespaces()
+        .into_iter()
+        .find(|n| n.title == "ui test")
+        .expect("the namespace the page created");
+    let entry = mock.engine().entry(&ns.id, KEY).expect("stored");
+    assert_eq!(&entry.value[..], HOSTILE.as_bytes());
+    assert_eq!(entry.expiration, Some(T0 + 300));
+
+    // The request log shows the page's requests, newest first.
+    let log = wait_for(
+        &c,
+        "the PUT in the log",
+        "return [...document.querySelectorAll('#requests-table tbody tr')].map(r => r.textContent).join('\\n');",
+        vec![],
+    )
+    .await;
+    let log = log.as_str().unwrap_or_default();
+    assert!(log.contains(&format!("PUT{KEY}200")), "{log}");
+    assert!(log.contains(&format!("PUT{KEY}400")), "{log}");
+
+    screenshot(&c, &artifacts, "desktop-1280x800.png").await;
+
+    // Advance the clock past the TTL: the key is gone from the list and from the viewer.
+    fill(&c, "#advance-amount", "6").await;
+    c.find(Locator::Css("#advance-unit"))
+        .await
+        .expect("unit")
+        .select_by_value("60")
+        .await
+        .expect("minutes");
+    click(&c, "#advance-form button").await;
+    wait_for(
+        &c,
+        "the key to be gone",
+        "return ![...document.querySelectorAll('#keys-table tbody tr')]\
+            .some(r => r.getAttribute('data-key') === arguments[0]);",
+        vec![json!(KEY)],
+    )
+    .await;
+    assert!(text_of(&c, "#viewer-info").await.starts_with("gone"));
+    assert_eq!(text_of(&c, "#clock-now").await, "2023-11-14T22:19:20Z");
+    assert_eq!(mock.clock().now_secs(), T0 + 360);
+
+    // Phone width: still one readable column.
+    c.set_window_size(390, 844).await.expect("narrow window");
+    let width = c
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await
+        .expect("script runs");
+    assert!(
+        width.as_u64().is_some_and(|w| w <= 400),
+        "no horizontal scroll at phone width: {width}"
+    );
+    screenshot(&c, &artifacts, "phone-390.png").await;
+
+    c.close().await.expect("close the session");
+    let _ = std::fs::remove_dir_all(&profile);
+}
