@@ -285,6 +285,53 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
     assert_eq!(text_of(&c, "#clock-now").await, "2023-11-14T22:19:20Z");
     assert_eq!(mock.clock().now_secs(), T0 + 360);
 
+    // A binary value opens as a hex dump with its size.
+    mock.engine()
+        .seed(
+            &ns.id,
+            "blob",
+            &[0u8, 1, 2, 0xff][..],
+            kv_types::PutOptions::new(),
+        )
+        .expect("seed");
+    click(&c, "#keys-filter button").await;
+    wait_for(&c, "the seeded key", KEY_ROW, vec![json!("blob")]).await;
+    click(&c, "#keys-table tbody tr[data-key=blob] button").await;
+    wait_for(
+        &c,
+        "the hex dump",
+        "return document.getElementById('viewer-info').textContent.startsWith('binary, 4 B');",
+        vec![],
+    )
+    .await;
+    assert!(
+        text_of(&c, "#viewer-value")
+            .await
+            .starts_with("00000000  00 01 02 ff")
+    );
+
+    // A fault added from the page waits until cleared.
+    fill(&c, "#fault-method", "GET").await;
+    click(&c, "#fault-form button[type=submit]").await;
+    wait_for(
+        &c,
+        "the fault in the list",
+        "return document.getElementById('fault-list').textContent\
+            .includes('status 503, 1 more time(s), on GET');",
+        vec![],
+    )
+    .await;
+    assert_eq!(mock.pending_faults().len(), 1);
+    click(&c, "#faults-clear").await;
+    wait_for(
+        &c,
+        "no fault",
+        "return document.getElementById('fault-list').textContent === 'none';",
+        vec![],
+    )
+    .await;
+    assert!(mock.pending_faults().is_empty());
+
     // Phone width: still one readable column.
     c.set_window_size(390, 844).await.expect("narrow window");
     let width = c
