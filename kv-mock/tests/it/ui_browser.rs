@@ -332,6 +332,21 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
     .await;
     assert!(mock.pending_faults().is_empty());
 
+    // Rename the namespace in place.
+    let li = format!("#namespace-list li[data-id='{}']", ns.id);
+    click(&c, &format!("{li} button:nth-of-type(2)")).await;
+    fill(&c, &format!("{li} input"), "ui renamed").await;
+    click(&c, &format!("{li} button[type=submit]")).await;
+    wait_for(
+        &c,
+        "the renamed namespace",
+        "return document.getElementById('keys-namespace').textContent === 'in ui renamed';",
+        vec![],
+    )
+    .await;
+    let renamed = mock.engine().get_namespace(&ns.id).expect("still there");
+    assert_eq!(renamed.title, "ui renamed");
+
     // Phone width: still one readable column.
     c.set_window_size(390, 844).await.expect("narrow window");
     let width = c
