@@ -2,8 +2,8 @@
 //! `kv-mock` binary and `edge-kv mock`, so both take the same flags and print the same lines.
 //!
 //! [`run`] prints one `name value` pair per line on stdout (`base_url`, `account_id`, then
-//! `namespace_id <id> <title>` per namespace, the default first, `ui_url` (the web page)) and `ready`, then serves until
-//! Ctrl-C or SIGTERM. Logs go to stderr through whatever `tracing` subscriber the binary set.
+//! `namespace_id <id> <title>` per namespace, the default first, then `ui_url`, the web page) and
+//! `ready`, then serves until Ctrl-C or SIGTERM. Logs go to stderr through whatever `tracing` subscriber the binary set.
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -101,6 +101,11 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
         find_program(&["chromium", "chromium-browser"]),
         find_program(&["chromedriver"]),
     ) else {
+        // CI (.ci/run) installs both and sets this, so there the test can never skip.
+        assert!(
+            std::env::var_os("KV_MOCK_REQUIRE_BROWSER").is_none(),
+            "KV_MOCK_REQUIRE_BROWSER is set but chromium or chromedriver is not on PATH"
+        );
         eprintln!(
             "SKIPPED the browser test: chromium and chromedriver are not installed \
              (apt-get install -y chromium chromium-driver; .ci/run installs them)"
