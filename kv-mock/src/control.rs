@@ -28,11 +28,13 @@ const MAX_CONTROL_BODY: usize = 64 * 1024;
 
 impl ApiState {
     /// Clears data (leaving the initial namespaces, empty), faults and the request log. The
-    /// clock and the rate-limit switch are kept.
-    pub(crate) fn reset(&self) {
-        self.engine.reset(&self.served.initial);
+    /// clock and the rate-limit switch are kept. A storage failure is returned once the rest
+    /// is done.
+    pub(crate) fn reset(&self) -> Result<(), crate::EngineError> {
+        let reset = self.engine.reset(&self.served.initial);
         self.faults.clear();
         self.log.clear();
+        reset
     }
 }
 
@@ -240,8 +242,10 @@ async fn clear_requests(State(s): State<ApiState>) -> Response {
 }
 
 async fn reset(State(s): State<ApiState>) -> Response {
-    s.reset();
-    ok(json!({}))
+    match s.reset() {
+        Ok(()) => ok(json!({})),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 async fn not_found(request: Request) -> Response {

@@ -49,6 +49,14 @@ pub enum EngineError {
     /// The list cursor was not issued by this mock.
     #[error("list keys: 'Invalid cursor'")]
     InvalidCursor,
+    /// The persistent storage could not read or write its database; nothing was written.
+    #[error("{op}: 'kv-mock's storage failed: {reason}'")]
+    Storage {
+        /// The operation that was attempted.
+        op: &'static str,
+        /// What failed.
+        reason: String,
+    },
 }
 
 impl EngineError {
@@ -62,6 +70,7 @@ impl EngineError {
             | EngineError::TitleTooLong { .. }
             | EngineError::InvalidCursor => 400,
             EngineError::RateLimited => 429,
+            EngineError::Storage { .. } => 500,
         }
     }
 
@@ -76,6 +85,7 @@ impl EngineError {
             }
             EngineError::RateLimited => codes::KEY_RATE_LIMITED,
             EngineError::InvalidCursor => codes::INVALID_CURSOR,
+            EngineError::Storage { .. } => codes::INTERNAL_ERROR,
         }
     }
 }
@@ -90,6 +100,7 @@ impl StoreError for EngineError {
             | EngineError::DuplicateTitle { .. } => ErrorKind::Validation,
             EngineError::NamespaceNotFound { .. } => ErrorKind::NotFound,
             EngineError::RateLimited => ErrorKind::RateLimited,
+            EngineError::Storage { .. } => ErrorKind::Other,
         }
     }
 

@@ -1,6 +1,7 @@
 //! [`KvMock`]: the mock served on a loopback socket, and its [`MockBuilder`].
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kv_types::{Limits, Namespace};
@@ -10,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::engine::{Engine, EngineConfig, NamespaceHandle};
-use crate::error::MockError;
+use crate::error::{EngineError, MockError};
 use crate::fault::Fault;
 use crate::http::{ApiState, BASE_PATH, Credentials, router};
 use crate::request_log::RequestRecord;
@@ -49,6 +50,7 @@ pub struct MockBuilder {
     account_id: Option<String>,
     namespaces: Vec<String>,
     account_rate: Option<(u32, Duration)>,
+    persist: Option<PathBuf>,
 }
 
 impl Default for MockBuilder {
@@ -62,6 +64,7 @@ impl Default for MockBuilder {
             account_id: None,
             namespaces: Vec::new(),
             account_rate: None,
+            persist: None,
         }
     }
 }
@@ -125,14 +128,34 @@ impl MockBuilder {
         self
     }
 
+    /// Keeps the namespaces, entries and account id in a SQLite database in `dir` (see
+    /// [`Engine::persistent`]); a restarted mock finds them there. A starting namespace whose
+    /// title is already stored is reused with its id. Default: in memory.
+    pub fn persist(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.persist = Some(dir.into());
+        self
+    }
+
     /// Binds the socket, creates the namespaces and serves in the background on the current
     /// tokio runtime.
     pub async fn start(self) -> Result<KvMock, MockError> {
-        let engine = Engine::new(EngineConfig {
+        let config = EngineConfig {
             limits: self.limits,
             rate_limit: self.rate_limit,
             clock: self.clock,
-        });
+        };
+        let engine = match self.persist {
+            None => Engine::new(config),
+            Some(dir) => tokio::task::spawn_blocking(move || Engine::persistent(config, dir))
+                .await
+                .map_err(|e| {
+                    MockError::Setup(EngineError::Storage {
+                        op: "open the database",
+                        reason: e.to_string(),
+                    })
+                })?
+                .map_err(MockError::Setup)?,
+        };
         let titles = if self.namespaces.is_empty() {
             vec![DEFAULT_NAMESPACE_TITLE.to_owned()]
         } else {
@@ -140,9 +163,18 @@ impl MockBuilder {
         };
         let mut namespaces = Vec::with_capacity(titles.len());
         for title in &titles {
-            namespaces.push(engine.create_namespace(title).map_err(MockError::Setup)?);
+            let kept = engine
+                .list_namespaces()
+                .into_iter()
+                .find(|ns| &ns.title == title);
+            namespaces.push(match kept {
+                Some(ns) => ns,
+                None => engine.create_namespace(title).map_err(MockError::Setup)?,
+            });
         }
-        let account_id = self.account_id.unwrap_or_else(crate::engine::new_hex_id);
+        let account_id = engine
+            .account_id(self.account_id.as_deref())
+            .map_err(MockError::Setup)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| MockError::Bind {
@@ -330,9 +362,10 @@ impl KvMock {
     }
 
     /// Clears all data (leaving the starting namespaces, empty), faults and the request log; the
-    /// clock and the rate-limit switch are kept.
-    pub fn reset(&self) {
-        self.state.reset();
+    /// clock and the rate-limit switch are kept. Fails only when a persistent storage could not
+    /// write (the rest of the reset is done).
+    pub fn reset(&self) -> Result<(), EngineError> {
+        self.state.reset()
     }
 }
 

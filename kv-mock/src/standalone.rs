@@ -79,6 +79,10 @@ pub struct ServeArgs {
     /// Most keys in a bulk get.
     #[arg(long, default_value_t = Limits::PRODUCTION.max_bulk_get_keys)]
     pub max_bulk_get_keys: usize,
+    /// Keep namespaces, entries and the account id in a SQLite database in this directory
+    /// (`DIR/kv-mock.sqlite3`), so a restart finds them; in memory without it.
+    #[arg(long, value_name = "DIR")]
+    pub persist: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -123,6 +127,9 @@ impl ServeArgs {
         }
         for title in &self.namespaces {
             builder = builder.namespace(title.clone());
+        }
+        if let Some(dir) = &self.persist {
+            builder = builder.persist(dir.clone());
         }
         builder
     }

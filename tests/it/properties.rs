@@ -428,7 +428,7 @@ fn list_matches_a_btreemap_model() {
     let multi_page = Cell::new(0u32);
     runner(64)
         .run(&vec(step(), 1..50), |steps| {
-            mock.reset();
+            mock.reset().expect("reset");
             rt.block_on(async {
                 let mut model = Model::new();
                 for step in &steps {

@@ -199,4 +199,4 @@ impl Entries {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -15,6 +15,7 @@ mod expiry;
 mod handle;
 mod memory;
 mod rate_limit;
+mod sqlite;
 pub(crate) mod storage;
 
 use std::collections::BTreeMap;
@@ -103,13 +104,22 @@ impl NamespaceState {
         title: String,
     ) -> Result<Arc<NamespaceState>, StorageError> {
         let entries = storage.create_namespace(&id, &title)?;
-        Ok(Arc::new(NamespaceState {
+        Ok(NamespaceState::stored(id, title, entries))
+    }
+
+    /// A namespace whose entries `storage` already keeps.
+    fn stored(
+        id: String,
+        title: String,
+        storage: Box<dyn NamespaceStorage>,
+    ) -> Arc<NamespaceState> {
+        Arc::new(NamespaceState {
             id,
             title: RwLock::new(title),
             deleted: AtomicBool::new(false),
-            storage: entries,
+            storage,
             rate: Mutex::new(RateLimiter::default()),
-        }))
+        })
     }
 
     fn title(&self) -> String {
@@ -151,6 +161,7 @@ impl StorageError {
     pub(crate) fn during(self, op: &'static str) -> EngineError {
         match self {
             StorageError::Gone => EngineError::NamespaceNotFound { op },
+            StorageError::Io(reason) => EngineError::Storage { op, reason },
         }
     }
 }
@@ -372,18 +383,19 @@ impl Engine {
 
     /// Clears everything and leaves exactly the namespaces `keep`, empty, with their ids and
     /// titles (namespaces that still exist keep their state object, so handles to them stay
-    /// valid).
-    pub fn reset(&self, keep: &[Namespace]) {
+    /// valid). A storage failure (only a persistent one fails) is returned after the rest of the
+    /// reset was done.
+    pub fn reset(&self, keep: &[Namespace]) -> Result<(), EngineError> {
+        let op = "reset";
+        let mut failed = Ok(());
         let mut map = self.write_namespaces();
         let old = std::mem::take(&mut *map);
         for (id, state) in old {
             match keep.iter().find(|k| k.id == id) {
                 Some(k) => {
-                    // A namespace still in the map is not deleted, and the in-memory storage
-                    // fails on nothing else: nothing to report (a persistent storage will).
                     let cleared = state.clear().and_then(|()| state.storage.rename(&k.title));
                     if let Err(e) = cleared {
-                        tracing::error!(namespace = %id, error = %e, "kv-mock could not reset a namespace");
+                        failed = Err(e.during(op));
                     }
                     *state.title.write().unwrap_or_else(PoisonError::into_inner) = k.title.clone();
                     map.insert(id, state);
@@ -397,12 +409,20 @@ impl Engine {
                     Ok(state) => {
                         map.insert(k.id.clone(), state);
                     }
-                    Err(e) => {
-                        tracing::error!(namespace = %k.id, error = %e, "kv-mock could not recreate a namespace");
-                    }
+                    Err(e) => failed = Err(e.during(op)),
                 }
             }
         }
+        failed
+    }
+
+    /// The account id to serve: `wanted` when given, else the one a persistent storage kept,
+    /// else a new random one (kept by a persistent storage).
+    pub(crate) fn account_id(&self, wanted: Option<&str>) -> Result<String, EngineError> {
+        self.shared
+            .storage
+            .account_id(wanted)
+            .map_err(|e| e.during("account id"))
     }
 }
 

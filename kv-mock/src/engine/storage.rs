@@ -3,8 +3,8 @@
 //! The engine checks every rule (limits, expirations, the per-key write limit) and hands a
 //! storage only valid entries; a storage keeps them: per namespace, an ordered map of key name to
 //! [`Entry`] with an index by expiration time. [`MemoryStorage`](super::memory::MemoryStorage)
-//! (a `BTreeMap` per namespace) is the implementation; another (the persistence issue's SQLite
-//! one) stands beside it by implementing these two traits. What one must do:
+//! (a `BTreeMap` per namespace) and [`SqliteStorage`](super::sqlite::SqliteStorage) (a database
+//! file, read through in-memory views) implement these two traits. What one must do:
 //!
 //! - **Concurrency.** Methods take `&self` and are called from many threads at once; each
 //!   implementation does its own locking (the in-memory one: one mutex per namespace, held for
@@ -24,7 +24,7 @@
 //!   namespace fails with [`StorageError::Gone`], so a write racing the deletion of its namespace
 //!   is refused rather than stored where nobody can reach it.
 //!
-//! The seam is crate-private while there is one implementation.
+//! The seam is crate-private.
 
 use std::sync::Arc;
 
@@ -39,6 +39,12 @@ pub(crate) trait Storage: Send + Sync {
         id: &str,
         title: &str,
     ) -> Result<Box<dyn NamespaceStorage>, StorageError>;
+
+    /// The account id to serve: `wanted` when given, else the one kept from a previous run, else
+    /// a new random one; a persistent storage keeps the answer.
+    fn account_id(&self, wanted: Option<&str>) -> Result<String, StorageError> {
+        Ok(wanted.map_or_else(super::new_hex_id, str::to_owned))
+    }
 }
 
 /// The entries of one namespace. See the [module](self) for what an implementation must do.
@@ -123,11 +129,21 @@ pub(crate) struct Counts {
     pub(crate) expiring: usize,
 }
 
-/// Why a storage call failed. The in-memory storage only fails on a deleted namespace; a
-/// persistent one adds its I/O failures here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a storage call failed. The in-memory storage only fails on a deleted namespace; the
+/// persistent one also on its database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum StorageError {
     /// The namespace was deleted ([`NamespaceStorage::drop_namespace`]).
     #[error("the namespace was deleted")]
     Gone,
+    /// The database could not be read or written; nothing of the call was stored.
+    #[error("the database failed: {0}")]
+    Io(String),
+}
+
+impl StorageError {
+    /// A database failure, described.
+    pub(crate) fn io(reason: impl Into<String>) -> StorageError {
+        StorageError::Io(reason.into())
+    }
 }

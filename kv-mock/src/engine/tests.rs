@@ -601,7 +601,9 @@ fn reset_keeps_the_listed_namespaces_empty() {
         title: "recreated".into(),
         supports_url_encoding: true,
     };
-    engine.reset(&[keep.clone(), gone.clone()]);
+    engine
+        .reset(&[keep.clone(), gone.clone()])
+        .expect("an in-memory reset");
     assert_eq!(ns.get_sync("k"), Ok(None));
     assert_eq!(ns.title(), "test");
     assert!(engine.get_namespace(&other.id).is_err());

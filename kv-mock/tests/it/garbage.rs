@@ -119,7 +119,7 @@ async fn garbage_requests_get_only_envelope_errors() {
     for i in 0..400 {
         if i % 10 == 0 {
             // Garbage may delete the namespace; bring it back so requests reach the handlers.
-            mock.reset();
+            mock.reset().expect("reset");
             mock.engine()
                 .seed(
                     mock.namespace_id(),
@@ -230,7 +230,7 @@ async fn garbage_requests_get_only_envelope_errors() {
         let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut buf)).await;
     }
     // The garbage may have deleted the key or the namespace: start clean, then read.
-    mock.reset();
+    mock.reset().expect("reset");
     mock.engine()
         .seed(
             mock.namespace_id(),

@@ -94,6 +94,14 @@ fn matches_the_model() {
         let storage = MemoryStorage
             .create_namespace("0".repeat(32).as_str(), "t")
             .expect("create");
+        model_run(&*storage, seed);
+    }
+}
+
+/// 400 random calls on `storage` (empty), each checked against the model; `seed` replays a
+/// case. Shared with the other storages' tests.
+pub(in crate::engine) fn model_run(storage: &dyn NamespaceStorage, seed: u64) {
+    {
         let mut model = Model::default();
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut now = 1_000u64;
@@ -182,7 +190,11 @@ fn matches_the_model() {
 
 #[test]
 fn overwrite_moves_the_expiry() {
-    let s = MemoryNamespace::default();
+    overwrite_moves_the_expiry_on(&MemoryNamespace::default());
+}
+
+/// [`overwrite_moves_the_expiry`] on any storage (empty).
+pub(in crate::engine) fn overwrite_moves_the_expiry_on(s: &dyn NamespaceStorage) {
     s.put("k", entry("a", Some(100)), 0).expect("put");
     s.put("k", entry("b", Some(200)), 0).expect("put");
     assert_eq!(s.counts().expiring, 1);
@@ -201,7 +213,11 @@ fn overwrite_moves_the_expiry() {
 
 #[test]
 fn same_expiry_overwrite_keeps_the_index() {
-    let s = MemoryNamespace::default();
+    same_expiry_overwrite_keeps_the_index_on(&MemoryNamespace::default());
+}
+
+/// [`same_expiry_overwrite_keeps_the_index`] on any storage (empty).
+pub(in crate::engine) fn same_expiry_overwrite_keeps_the_index_on(s: &dyn NamespaceStorage) {
     s.put("k", entry("a", Some(100)), 0).expect("put");
     s.put("k", entry("b", Some(100)), 0).expect("put");
     assert_eq!(s.counts().expiring, 1);
@@ -211,7 +227,11 @@ fn same_expiry_overwrite_keeps_the_index() {
 
 #[test]
 fn range_with_prefix_and_after() {
-    let s = MemoryNamespace::default();
+    range_with_prefix_and_after_on(&MemoryNamespace::default());
+}
+
+/// [`range_with_prefix_and_after`] on any storage (empty).
+pub(in crate::engine) fn range_with_prefix_and_after_on(s: &dyn NamespaceStorage) {
     for k in ["a", "b/1", "b/2", "b/3", "c"] {
         s.put(k, entry("v", None), 0).expect("put");
     }
@@ -230,7 +250,11 @@ fn range_with_prefix_and_after() {
 
 #[test]
 fn a_dropped_namespace_refuses_everything() {
-    let s = MemoryNamespace::default();
+    a_dropped_namespace_refuses_everything_on(&MemoryNamespace::default());
+}
+
+/// [`a_dropped_namespace_refuses_everything`] on any storage (empty).
+pub(in crate::engine) fn a_dropped_namespace_refuses_everything_on(s: &dyn NamespaceStorage) {
     s.put("k", entry("v", Some(10)), 0).expect("put");
     s.clear().expect("clear");
     assert_eq!(s.counts(), Counts::default());

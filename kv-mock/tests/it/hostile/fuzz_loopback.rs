@@ -70,7 +70,7 @@ async fn hostile_requests_over_loopback() {
     let mut rng = Rng::new(0xC0_4407);
     for i in 0..LOOPBACK_REQUESTS {
         if i.is_multiple_of(crate::hostile::RESET_EVERY) {
-            mock.reset();
+            mock.reset().expect("reset");
         }
         if i % FAULT_EVERY == FAULT_EVERY - 1 && !fault_pending {
             mock.inject(Fault::status(503).times(1));

@@ -71,7 +71,7 @@ async fn router_worker(seed: u64, requests: usize) -> Tally {
         i += 1;
         // A generated DELETE may have removed the namespace: bring it back (and start clean).
         if tally.sent.is_multiple_of(RESET_EVERY) || engine.namespace(&ns.id).is_none() {
-            engine.reset(std::slice::from_ref(&ns));
+            engine.reset(std::slice::from_ref(&ns)).expect("reset");
             engine
                 .seed(&ns.id, "seeded", "value", PutOptions::new())
                 .expect("seed");
@@ -114,7 +114,7 @@ async fn router_worker(seed: u64, requests: usize) -> Tally {
         }
     }
     // Still serving normally afterwards.
-    engine.reset(std::slice::from_ref(&ns));
+    engine.reset(std::slice::from_ref(&ns)).expect("reset");
     let put = Request::put(format!(
         "/client/v4/accounts/{ACCOUNT}/storage/kv/namespaces/{}/values/after",
         ns.id

@@ -133,7 +133,7 @@ async fn every_form(engine: &Engine, ns: &str, other: &str, transport: &mut Tran
             .into_iter()
             .filter(|n| n.id == ns || n.id == other)
             .collect();
-        engine.reset(&keep);
+        engine.reset(&keep).expect("reset");
         for (id, key) in [
             (ns, "seeded"),
             (ns, "bulk"),

@@ -1,0 +1,304 @@
+//! [`SqliteStorage`]: the persistent [`Storage`], one SQLite database (bundled, WAL) in a
+//! directory ([`schema`] describes the file).
+//!
+//! Reads are served from an in-memory read view per namespace (a
+//! [`MemoryNamespace`](super::memory::MemoryNamespace), loaded at open), so they never touch
+//! the disk nor wait for a writer. Writes go to the [`writer`] thread, which commits the writes
+//! of concurrent callers in one transaction (group commit) and only then applies them to the
+//! views and answers: a write that was answered `Ok` is in the database file (it survives the
+//! process being killed), and one that failed is not there at all.
+
+mod schema;
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use kv_types::Metadata;
+use rusqlite::Connection;
+
+use super::entry::Entry;
+use super::storage::{Counts, NamespaceStorage, Range, Storage, StorageError, Write};
+use writer::{NsState, Op, Writer};
+
+pub(crate) use schema::FILE_NAME;
+
+/// Entries loaded into a read view per batch at open.
+const LOAD_BATCH: usize = 10_000;
+
+/// The persistent storage: a database file and its writer thread.
+#[derive(Debug)]
+pub(crate) struct SqliteStorage {
+    writer: Writer,
+    /// The stored account id, once known.
+    account_id: Mutex<Option<String>>,
+}
+
+/// A namespace stored in the database.
+#[derive(Debug)]
+pub(crate) struct SqliteNamespace {
+    state: Arc<NsState>,
+    writer: Writer,
+}
+
+/// A namespace found in the database at open: id, title, its storage.
+pub(crate) type Stored = (String, String, Box<dyn NamespaceStorage>);
+
+impl SqliteStorage {
+    /// Opens (or creates) the database in `dir` and loads it: entries that expired at `now` are
+    /// deleted (their space freed), the others fill the read views. Blocks on disk I/O.
+    pub(crate) fn open(dir: &Path, now: u64) -> Result<(SqliteStorage, Vec<Stored>), StorageError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::io(format!("{}: {e}", dir.display())))?;
+        let conn = schema::open(dir)?;
+        let (account_id, namespaces) = load(&conn, now).map_err(|e| {
+            StorageError::io(format!("reading {}: {e}", dir.join(FILE_NAME).display()))
+        })?;
+        let writer = Writer::start(conn)?;
+        let stored = namespaces
+            .into_iter()
+            .map(|(id, title, state)| {
+                let ns: Box<dyn NamespaceStorage> = Box::new(SqliteNamespace {
+                    state,
+                    writer: writer.clone(),
+                });
+                (id, title, ns)
+            })
+            .collect();
+        Ok((
+            SqliteStorage {
+                writer,
+                account_id: Mutex::new(account_id),
+            },
+            stored,
+        ))
+    }
+}
+
+/// The namespaces of the database with their read views filled, and the account id.
+type Loaded = (Option<String>, Vec<(String, String, Arc<NsState>)>);
+
+/// Reads the database: deletes what expired at `now`, loads the rest.
+fn load(conn: &Connection, now: u64) -> Result<Loaded, StorageError> {
+    let sql = |e: rusqlite::Error| StorageError::io(e.to_string());
+    let now_sql = i64::try_from(now).unwrap_or(i64::MAX);
+    conn.execute(
+        "DELETE FROM entries WHERE expiration IS NOT NULL AND expiration <= ?1",
+        [now_sql],
+    )
+    .map_err(sql)?;
+    conn.execute_batch("PRAGMA incremental_vacuum;")
+        .map_err(sql)?;
+    let account_id = conn
+        .query_row(
+            "SELECT value FROM settings WHERE name = 'account_id'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(sql)?;
+    let mut namespaces = Vec::new();
+    let mut list = conn
+        .prepare("SELECT ns, id, title FROM namespaces ORDER BY ns")
+        .map_err(sql)?;
+    let rows = list
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(sql)?;
+    for row in rows {
+        let (ns, id, title): (i64, String, String) = row.map_err(sql)?;
+        namespaces.push((id, title, NsState::new(ns)));
+    }
+    let mut entries = conn
+        .prepare("SELECT key, value, metadata, expiration FROM entries WHERE ns = ?1")
+        .map_err(sql)?;
+    for (_, _, state) in &namespaces {
+        let mut rows = entries.query([state.row]).map_err(sql)?;
+        let mut batch = Vec::with_capacity(LOAD_BATCH);
+        while let Some(row) = rows.next().map_err(sql)? {
+            let key: String = row.get(0).map_err(sql)?;
+            let value: Vec<u8> = row.get(1).map_err(sql)?;
+            let metadata = match row.get::<_, Option<String>>(2).map_err(sql)? {
+                None => None,
+                Some(text) => Some(Metadata::from_json_any_size(text).map_err(|e| {
+                    StorageError::io(format!("the metadata of key {key:?} is not JSON: {e}"))
+                })?),
+            };
+            let expiration = row
+                .get::<_, Option<i64>>(3)
+                .map_err(sql)?
+                .map(|t| u64::try_from(t).unwrap_or(0));
+            let entry = Entry {
+                value: Bytes::from(value),
+                metadata,
+                expiration,
+            };
+            batch.push(Write::Put { key, entry });
+            if batch.len() == LOAD_BATCH {
+                state.view.write(std::mem::take(&mut batch), now)?;
+            }
+        }
+        state.view.write(batch, now)?;
+    }
+    Ok((account_id, namespaces))
+}
+
+impl Storage for SqliteStorage {
+    fn create_namespace(
+        &self,
+        id: &str,
+        title: &str,
+    ) -> Result<Box<dyn NamespaceStorage>, StorageError> {
+        let row = self.writer.run(Op::Create {
+            id: id.to_owned(),
+            title: title.to_owned(),
+        })?;
+        Ok(Box::new(SqliteNamespace {
+            state: NsState::new(row),
+            writer: self.writer.clone(),
+        }))
+    }
+
+    fn account_id(&self, wanted: Option<&str>) -> Result<String, StorageError> {
+        let mut stored = self
+            .account_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let id = match (wanted, stored.as_deref()) {
+            (Some(wanted), _) => wanted.to_owned(),
+            (None, Some(kept)) => kept.to_owned(),
+            (None, None) => super::new_hex_id(),
+        };
+        if stored.as_deref() != Some(id.as_str()) {
+            self.writer.run(Op::Set {
+                name: "account_id",
+                value: id.clone(),
+            })?;
+            *stored = Some(id.clone());
+        }
+        Ok(id)
+    }
+}
+
+impl SqliteNamespace {
+    fn write(&self, batch: Vec<Write>, now: u64) -> Result<(), StorageError> {
+        self.writer
+            .run(Op::Write {
+                ns: Arc::clone(&self.state),
+                batch,
+                now,
+            })
+            .map(drop)
+    }
+}
+
+impl NamespaceStorage for SqliteNamespace {
+    fn get(&self, key: &str, now: u64) -> Result<Option<Arc<Entry>>, StorageError> {
+        self.state.view.get(key, now)
+    }
+
+    fn get_many(&self, keys: &[String], now: u64) -> Result<Vec<Option<Arc<Entry>>>, StorageError> {
+        self.state.view.get_many(keys, now)
+    }
+
+    fn range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: u64,
+    ) -> Result<Range, StorageError> {
+        self.state.view.range(prefix, after, limit, now)
+    }
+
+    fn put(&self, key: &str, entry: Entry, now: u64) -> Result<(), StorageError> {
+        let key = key.to_owned();
+        self.write(vec![Write::Put { key, entry }], now)
+    }
+
+    fn delete(&self, key: &str, now: u64) -> Result<(), StorageError> {
+        let key = key.to_owned();
+        self.write(vec![Write::Delete { key }], now)
+    }
+
+    fn write(&self, batch: Vec<Write>, now: u64) -> Result<(), StorageError> {
+        SqliteNamespace::write(self, batch, now)
+    }
+
+    fn sweep(&self, now: u64) -> Result<(), StorageError> {
+        self.writer
+            .run(Op::Sweep {
+                ns: Arc::clone(&self.state),
+                now,
+            })
+            .map(drop)
+    }
+
+    fn rename(&self, title: &str) -> Result<(), StorageError> {
+        self.writer
+            .run(Op::Rename {
+                ns: Arc::clone(&self.state),
+                title: title.to_owned(),
+            })
+            .map(drop)
+    }
+
+    fn clear(&self) -> Result<(), StorageError> {
+        self.writer
+            .run(Op::Clear {
+                ns: Arc::clone(&self.state),
+            })
+            .map(drop)
+    }
+
+    fn drop_namespace(&self) {
+        let dropped = self.writer.run(Op::Drop {
+            ns: Arc::clone(&self.state),
+        });
+        if let Err(e) = dropped
+            && e != StorageError::Gone
+        {
+            tracing::error!(error = %e, "kv-mock could not delete a namespace from its database");
+            // Readers must not see it anyway.
+            self.state.view.drop_namespace();
+        }
+    }
+
+    fn counts(&self) -> Counts {
+        self.state.view.counts()
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+impl super::Engine {
+    /// An engine that keeps its namespaces, entries and account id in a SQLite database in
+    /// `dir` (created if needed; the file is `kv-mock.sqlite3`), with what a previous run left
+    /// there: the namespaces with their ids and titles, the entries that have not expired. An
+    /// acknowledged write is in the file (it survives the process being killed). Blocks while it
+    /// reads the database: from async code, call it through `spawn_blocking`.
+    pub fn persistent(
+        config: super::EngineConfig,
+        dir: impl AsRef<Path>,
+    ) -> Result<super::Engine, crate::EngineError> {
+        let now = config.clock.now_secs();
+        let (storage, stored) =
+            SqliteStorage::open(dir.as_ref(), now).map_err(|e| e.during("open the database"))?;
+        let engine = super::Engine::with_storage(config, Box::new(storage));
+        {
+            let mut map = engine.write_namespaces();
+            for (id, title, storage) in stored {
+                map.insert(
+                    id.clone(),
+                    super::NamespaceState::stored(id, title, storage),
+                );
+            }
+        }
+        Ok(engine)
+    }
+}
