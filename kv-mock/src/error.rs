@@ -49,6 +49,21 @@ pub enum EngineError {
     /// The list cursor was not issued by this mock.
     #[error("list keys: 'Invalid cursor'")]
     InvalidCursor,
+    /// A location name given to [`Engine::with_locations`](crate::Engine::with_locations) breaks
+    /// a rule.
+    #[error("locations: '{reason}' (got {name:?})")]
+    InvalidLocation {
+        /// The name given.
+        name: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// No location of the mock has this name.
+    #[error("locations: 'no location named {name:?}'")]
+    UnknownLocation {
+        /// The name given.
+        name: String,
+    },
 }
 
 impl EngineError {
@@ -60,7 +75,9 @@ impl EngineError {
             EngineError::DuplicateTitle { .. }
             | EngineError::InvalidTitle { .. }
             | EngineError::TitleTooLong { .. }
-            | EngineError::InvalidCursor => 400,
+            | EngineError::InvalidCursor
+            | EngineError::InvalidLocation { .. } => 400,
+            EngineError::UnknownLocation { .. } => 404,
             EngineError::RateLimited => 429,
         }
     }
@@ -76,6 +93,9 @@ impl EngineError {
             }
             EngineError::RateLimited => codes::KEY_RATE_LIMITED,
             EngineError::InvalidCursor => codes::INVALID_CURSOR,
+            EngineError::InvalidLocation { .. } | EngineError::UnknownLocation { .. } => {
+                codes::MALFORMED_REQUEST
+            }
         }
     }
 }
@@ -87,8 +107,11 @@ impl StoreError for EngineError {
             | EngineError::InvalidTitle { .. }
             | EngineError::TitleTooLong { .. }
             | EngineError::InvalidCursor
-            | EngineError::DuplicateTitle { .. } => ErrorKind::Validation,
-            EngineError::NamespaceNotFound { .. } => ErrorKind::NotFound,
+            | EngineError::DuplicateTitle { .. }
+            | EngineError::InvalidLocation { .. } => ErrorKind::Validation,
+            EngineError::NamespaceNotFound { .. } | EngineError::UnknownLocation { .. } => {
+                ErrorKind::NotFound
+            }
             EngineError::RateLimited => ErrorKind::RateLimited,
         }
     }
