@@ -1,5 +1,5 @@
 //! `edge-kv bulk put | get | delete FILE`: the file is read as a stream on its own thread
-//! ([`json_array`](crate::json_array) finds the items, [`bulk_items`](crate::bulk_items) checks
+//! ([`bulk_file`](kv_types::bulk_file) finds the items, [`bulk_items`](crate::bulk_items) checks
 //! each), and the items go to kv-client's bulk calls in batches of [`BATCH`].
 //!
 //! A bad item is reported with its index and reason and the rest go; a broken file stops at once
@@ -24,7 +24,7 @@ use crate::args::{BulkArgs, BulkCommand};
 use crate::bulk_items::{self, Bad, ItemError};
 use crate::connect;
 use crate::failure::CliError;
-use crate::json_array::{ArrayScanner, Malformed};
+use kv_types::bulk_file::{ArrayScanner, Malformed};
 use crate::output;
 
 /// Items per call of kv-client's bulk functions.
@@ -57,7 +57,7 @@ struct Pending<T> {
 fn read_items<T: Send + 'static>(
     path: &Path,
     keep_raw: bool,
-    convert: impl Fn(&crate::json_array::Element) -> Result<T, Bad> + Send + 'static,
+    convert: impl Fn(&kv_types::bulk_file::Element) -> Result<T, Bad> + Send + 'static,
 ) -> Result<mpsc::Receiver<Msg<T>>, CliError> {
     let input: Box<dyn Read + Send> = if path == Path::new("-") {
         Box::new(std::io::stdin())

@@ -9,7 +9,7 @@ use kv_types::{Key, Limits, Metadata, PutOptions};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json_array::{Element, MAX_ELEMENT_BYTES, Malformed, syntax_offset};
+use kv_types::bulk_file::{Element, MAX_ELEMENT_BYTES, Malformed, syntax_offset};
 
 /// Why one item cannot be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

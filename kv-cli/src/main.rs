@@ -7,7 +7,6 @@ mod bulk;
 mod bulk_items;
 mod connect;
 mod failure;
-mod json_array;
 mod keys;
 mod namespaces;
 mod output;

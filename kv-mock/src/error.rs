@@ -57,6 +57,21 @@ pub enum EngineError {
         /// What failed.
         reason: String,
     },
+    /// A location name given to [`Engine::with_locations`](crate::Engine::with_locations) breaks
+    /// a rule.
+    #[error("locations: '{reason}' (got {name:?})")]
+    InvalidLocation {
+        /// The name given.
+        name: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// No location of the mock has this name.
+    #[error("locations: 'no location named {name:?}'")]
+    UnknownLocation {
+        /// The name given.
+        name: String,
+    },
 }
 
 impl EngineError {
@@ -68,7 +83,9 @@ impl EngineError {
             EngineError::DuplicateTitle { .. }
             | EngineError::InvalidTitle { .. }
             | EngineError::TitleTooLong { .. }
-            | EngineError::InvalidCursor => 400,
+            | EngineError::InvalidCursor
+            | EngineError::InvalidLocation { .. } => 400,
+            EngineError::UnknownLocation { .. } => 404,
             EngineError::RateLimited => 429,
             EngineError::Storage { .. } => 500,
         }
@@ -86,6 +103,9 @@ impl EngineError {
             EngineError::RateLimited => codes::KEY_RATE_LIMITED,
             EngineError::InvalidCursor => codes::INVALID_CURSOR,
             EngineError::Storage { .. } => codes::INTERNAL_ERROR,
+            EngineError::InvalidLocation { .. } | EngineError::UnknownLocation { .. } => {
+                codes::MALFORMED_REQUEST
+            }
         }
     }
 }
@@ -97,8 +117,11 @@ impl StoreError for EngineError {
             | EngineError::InvalidTitle { .. }
             | EngineError::TitleTooLong { .. }
             | EngineError::InvalidCursor
-            | EngineError::DuplicateTitle { .. } => ErrorKind::Validation,
-            EngineError::NamespaceNotFound { .. } => ErrorKind::NotFound,
+            | EngineError::DuplicateTitle { .. }
+            | EngineError::InvalidLocation { .. } => ErrorKind::Validation,
+            EngineError::NamespaceNotFound { .. } | EngineError::UnknownLocation { .. } => {
+                ErrorKind::NotFound
+            }
             EngineError::RateLimited => ErrorKind::RateLimited,
             EngineError::Storage { .. } => ErrorKind::Other,
         }

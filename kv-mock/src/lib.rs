@@ -13,7 +13,10 @@ mod ui;
 
 pub use clock::Clock;
 pub use control::CONTROL_PREFIX;
-pub use engine::{BulkPut, Engine, EngineConfig, NamespaceHandle, NamespaceStats};
+pub use engine::{
+    BulkPut, Engine, EngineConfig, LocationStatus, Locations, NamespaceHandle, NamespaceStats,
+    PendingKind, PendingWrite, PropagationDelay,
+};
 pub use error::{EngineError, MockError};
 pub use fault::{Fault, FaultAction, FaultMatch};
 pub use http::{ApiState, BASE_PATH, Credentials, router};

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod bulk;
+pub mod bulk_file;
 pub mod codes;
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -25,6 +25,8 @@ use crate::error::EngineError;
 pub struct NamespaceHandle {
     engine: Arc<EngineShared>,
     ns: Arc<NamespaceState>,
+    /// The location it reads and writes at (0, the default, without locations).
+    pub(super) location: usize,
 }
 
 /// What a namespace holds right now, for tests of memory reclamation.
@@ -42,13 +44,18 @@ impl std::fmt::Debug for NamespaceHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NamespaceHandle")
             .field("id", &self.ns.id)
+            .field("location", &self.location())
             .finish()
     }
 }
 
 impl NamespaceHandle {
     pub(crate) fn new(engine: Arc<EngineShared>, ns: Arc<NamespaceState>) -> NamespaceHandle {
-        NamespaceHandle { engine, ns }
+        NamespaceHandle {
+            engine,
+            ns,
+            location: 0,
+        }
     }
 
     /// The namespace id.
@@ -78,7 +85,20 @@ impl NamespaceHandle {
 
     /// Where the namespace's entries are kept.
     pub(super) fn storage(&self) -> &dyn NamespaceStorage {
-        &*self.ns.storage
+        match self.location.checked_sub(1) {
+            None => &*self.ns.storage,
+            // The engine hands out only indices of its locations.
+            Some(i) => self.ns.elsewhere.get(i).map_or(&*self.ns.storage, |s| &**s),
+        }
+    }
+
+    /// The location it reads and writes at, when the engine has locations.
+    pub fn location(&self) -> Option<&str> {
+        self.engine
+            .locations
+            .as_ref()
+            .and_then(|r| r.names().get(self.location))
+            .map(String::as_str)
     }
 
     /// The live entry under `key` (checked against the limits), for `op`.

@@ -13,6 +13,7 @@ mod cursor;
 pub(crate) mod entry;
 mod expiry;
 mod handle;
+pub mod locations;
 mod memory;
 mod rate_limit;
 mod sqlite;
@@ -27,6 +28,7 @@ use kv_types::{Limits, Namespace, PutOptions, Value, ValueWithMetadata};
 
 pub use bulk::BulkPut;
 pub use handle::{NamespaceHandle, NamespaceStats};
+pub use locations::{LocationStatus, Locations, PendingKind, PendingWrite, PropagationDelay};
 
 use crate::clock::Clock;
 use crate::error::EngineError;
@@ -84,6 +86,9 @@ pub(crate) struct EngineShared {
     clock: Clock,
     rate_limit: AtomicBool,
     storage: Box<dyn Storage>,
+    /// The locations and the writes between them; `None` (the single, strongly consistent
+    /// location) unless made [`with_locations`](Engine::with_locations).
+    locations: Option<Arc<locations::Replication>>,
     namespaces: RwLock<BTreeMap<String, Arc<NamespaceState>>>,
 }
 
@@ -93,31 +98,41 @@ pub(crate) struct NamespaceState {
     title: RwLock<String>,
     deleted: AtomicBool,
     storage: Box<dyn NamespaceStorage>,
+    /// With locations: the namespace at the other locations (`storage` is the first one's).
+    elsewhere: Vec<Box<dyn NamespaceStorage>>,
     /// Taken only for a single-key write while the limit is on.
     rate: Mutex<RateLimiter>,
 }
 
 impl NamespaceState {
     fn new(
-        storage: &dyn Storage,
+        engine: &EngineShared,
         id: String,
         title: String,
     ) -> Result<Arc<NamespaceState>, StorageError> {
-        let entries = storage.create_namespace(&id, &title)?;
-        Ok(NamespaceState::stored(id, title, entries))
+        let (entries, elsewhere) = match &engine.locations {
+            None => (engine.storage.create_namespace(&id, &title)?, Vec::new()),
+            Some(replication) => {
+                let mut at = locations::ReplicaSet::create(replication, &id).into_iter();
+                (at.next().ok_or(StorageError::Gone)?, at.collect())
+            }
+        };
+        Ok(NamespaceState::stored(id, title, entries, elsewhere))
     }
 
-    /// A namespace whose entries `storage` already keeps.
+    /// A namespace whose entries `storage` (and, with locations, `elsewhere`) already keep.
     fn stored(
         id: String,
         title: String,
         storage: Box<dyn NamespaceStorage>,
+        elsewhere: Vec<Box<dyn NamespaceStorage>>,
     ) -> Arc<NamespaceState> {
         Arc::new(NamespaceState {
             id,
             title: RwLock::new(title),
             deleted: AtomicBool::new(false),
             storage,
+            elsewhere,
             rate: Mutex::new(RateLimiter::default()),
         })
     }
@@ -203,6 +218,7 @@ impl Engine {
                 clock: config.clock,
                 rate_limit: AtomicBool::new(config.rate_limit),
                 storage,
+                locations: None,
                 namespaces: RwLock::new(BTreeMap::new()),
             }),
         }
@@ -294,7 +310,7 @@ impl Engine {
         } else {
             new_hex_id()
         };
-        let state = NamespaceState::new(&*self.shared.storage, id.clone(), title.to_owned())
+        let state = NamespaceState::new(&self.shared, id.clone(), title.to_owned())
             .map_err(|e| e.during("create namespace"))?;
         let described = state.describe();
         map.insert(id, state);
@@ -405,7 +421,7 @@ impl Engine {
         }
         for k in keep {
             if !map.contains_key(&k.id) {
-                match NamespaceState::new(&*self.shared.storage, k.id.clone(), k.title.clone()) {
+                match NamespaceState::new(&self.shared, k.id.clone(), k.title.clone()) {
                     Ok(state) => {
                         map.insert(k.id.clone(), state);
                     }

@@ -254,3 +254,28 @@ async fn the_suite_fails_the_checks_a_defect_breaks() {
         assert!(!report.passed());
     }
 }
+
+/// The suite against the view of one namespace at the second of three locations (writes made
+/// there are read there at once, so every single-location check holds).
+#[tokio::test]
+async fn a_location_view_passes_the_suite() {
+    use kv_mock::{Locations, PropagationDelay};
+    let clock = Clock::frozen_at(real_now());
+    let config = EngineConfig {
+        limits: Limits::PRODUCTION,
+        rate_limit: true,
+        clock: clock.clone(),
+    };
+    let locations = Locations::new(["iad", "fra", "sin"])
+        .delay(PropagationDelay::fixed(Duration::from_secs(30)))
+        .seed(1);
+    let engine = Engine::with_locations(config, locations).expect("valid locations");
+    let ns = engine.create_namespace("conformance").expect("create");
+    let store = engine.namespace_at(&ns.id, "fra").expect("view");
+    let harness = Harness::new(store)
+        .clock(MockClock(clock))
+        .write_limit(WriteLimit::Enforced);
+    let report = conformance::run(&harness).await;
+    println!("{report}");
+    report.assert_passed();
+}

@@ -295,7 +295,7 @@ impl super::Engine {
             for (id, title, storage) in stored {
                 map.insert(
                     id.clone(),
-                    super::NamespaceState::stored(id, title, storage),
+                    super::NamespaceState::stored(id, title, storage, Vec::new()),
                 );
             }
         }

@@ -1,32 +1,49 @@
-//! [`ArrayScanner`]: the elements of one JSON array read from a byte stream, one at a time, each
-//! with its index and byte offset, so a file of any size is read in the memory of one element.
+//! Bulk files (wrangler's `kv bulk` JSON: one array of items) read as a stream:
+//! [`ArrayScanner`] yields the elements of one JSON array from a byte stream, one at a time,
+//! each with its index and byte offset, so a file of any size is read in the memory of one
+//! element. `kv-cli`'s bulk commands and `kv-mock`'s seeding and import both read files this way.
 //!
 //! The scanner only finds where each element starts and ends (strings, escapes and nesting
-//! tracked); the element's own JSON is checked when it is parsed (`bulk_items`), and a syntax
-//! error there is turned into a byte offset in the file by [`syntax_offset`].
+//! tracked); the element's own JSON is checked when the caller parses it (into a
+//! [`BulkWriteItem`](crate::BulkWriteItem), say), and a syntax error there is turned into a byte
+//! offset in the file by [`syntax_offset`].
+//!
+//! ```
+//! use kv_types::bulk_file::ArrayScanner;
+//!
+//! let file = br#"[{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]"#;
+//! let mut keys = Vec::new();
+//! for element in ArrayScanner::new(&file[..]) {
+//!     let element = element?;
+//!     let item: kv_types::BulkWriteItem = serde_json::from_slice(&element.bytes)?;
+//!     keys.push((element.index, element.offset, item.key));
+//! }
+//! assert_eq!(keys, [(0, 1, "a".to_owned()), (1, 29, "b".to_owned())]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::io::{BufRead, ErrorKind};
 
 /// The largest element kept in memory: a 25 MiB value in base64 (33.4 MiB) with its key and
 /// metadata fits. A larger one is skipped and reported (it could not be a valid item).
-pub(crate) const MAX_ELEMENT_BYTES: usize = 36 * 1024 * 1024;
+pub const MAX_ELEMENT_BYTES: usize = 36 * 1024 * 1024;
 
 /// One element of the array.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Element {
+pub struct Element {
     /// Its position in the array, from 0.
-    pub(crate) index: u64,
+    pub index: u64,
     /// The byte offset of its first byte in the input.
-    pub(crate) offset: u64,
+    pub offset: u64,
     /// Its JSON text; empty when it was larger than [`MAX_ELEMENT_BYTES`].
-    pub(crate) bytes: Vec<u8>,
+    pub bytes: Vec<u8>,
     /// Its length in bytes (also when too large to keep).
-    pub(crate) len: u64,
+    pub len: u64,
 }
 
 impl Element {
     /// Whether it was too large to keep.
-    pub(crate) fn oversized(&self) -> bool {
+    pub fn oversized(&self) -> bool {
         self.len > MAX_ELEMENT_BYTES as u64
     }
 }
@@ -34,11 +51,11 @@ impl Element {
 /// The input is not a JSON array: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a JSON array of items at byte {offset}: {reason}")]
-pub(crate) struct Malformed {
+pub struct Malformed {
     /// The byte offset of the problem.
-    pub(crate) offset: u64,
+    pub offset: u64,
     /// What was expected or found.
-    pub(crate) reason: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +75,7 @@ enum State {
 }
 
 /// The elements of a JSON array read from `R`.
-pub(crate) struct ArrayScanner<R> {
+pub struct ArrayScanner<R> {
     reader: R,
     offset: u64,
     state: State,
@@ -90,7 +107,7 @@ struct ValueScan {
 impl<R: BufRead> ArrayScanner<R> {
     /// A scanner of `reader`, which must hold one JSON array (a UTF-8 byte order mark first is
     /// skipped).
-    pub(crate) fn new(reader: R) -> ArrayScanner<R> {
+    pub fn new(reader: R) -> ArrayScanner<R> {
         ArrayScanner {
             reader,
             offset: 0,
@@ -315,7 +332,7 @@ impl<R: BufRead> Iterator for ArrayScanner<R> {
 
 /// The byte offset in the input of a syntax error that serde_json found at `line`:`column`
 /// (both from 1) of an element starting at `offset`.
-pub(crate) fn syntax_offset(element: &Element, line: usize, column: usize) -> u64 {
+pub fn syntax_offset(element: &Element, line: usize, column: usize) -> u64 {
     let mut start = 0usize;
     for _ in 1..line {
         match element.bytes[start..].iter().position(|b| *b == b'\n') {
