@@ -19,6 +19,10 @@ const KEY: &str = "dir/a b%20?x#y é";
 const HOSTILE: &str = "<script>alert(1)</script>";
 /// How long a wait for the page lasts at most.
 const WAIT: Duration = Duration::from_secs(15);
+/// How long to keep asking chromedriver for a session. A loaded machine (CI runs this beside
+/// every other test, on 2 cores) can make Chromium's first start fail ("DevToolsActivePort file
+/// doesn't exist"); a later attempt starts it.
+const SESSION_WAIT: Duration = Duration::from_secs(120);
 
 /// Stops chromedriver (and so the browser) however the test ends.
 struct Driver(Child);
@@ -126,6 +130,10 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
     let _driver = Driver(
         Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .arg(format!(
+                "--log-path={}",
+                artifacts.join("chromedriver.log").display()
+            ))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -137,7 +145,7 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
         json!({
             "binary": chromium,
             "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1280,800", format!("--user-data-dir={}", profile.display()),
             ],
@@ -153,11 +161,14 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
             .await
         {
             Ok(c) => break c,
-            Err(e) if started.elapsed() < WAIT => {
-                tracing::debug!(error = %e, "chromedriver not ready yet");
+            Err(e) if started.elapsed() < SESSION_WAIT => {
+                tracing::debug!(error = %e, "no WebDriver session yet");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(e) => panic!("no WebDriver session: {e}"),
+            Err(e) => panic!(
+                "no WebDriver session within {SESSION_WAIT:?}: {e} (chromedriver's log: {})",
+                artifacts.join("chromedriver.log").display()
+            ),
         }
     };
 
