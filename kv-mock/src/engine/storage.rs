@@ -45,6 +45,17 @@ pub(crate) trait Storage: Send + Sync {
     fn account_id(&self, wanted: Option<&str>) -> Result<String, StorageError> {
         Ok(wanted.map_or_else(super::new_hex_id, str::to_owned))
     }
+
+    /// A setting of the server kept from a previous run (a persistent storage keeps them, see
+    /// [`keep_setting`](Storage::keep_setting)); `None` in memory.
+    fn setting(&self, _name: &'static str) -> Option<String> {
+        None
+    }
+
+    /// Keeps a setting of the server for the next run; nothing to do in memory.
+    fn keep_setting(&self, _name: &'static str, _value: String) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// The entries of one namespace. See the [module](self) for what an implementation must do.

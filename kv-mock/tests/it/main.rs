@@ -11,6 +11,7 @@ mod garbage;
 mod hostile;
 mod loopback;
 mod oversize;
+mod persisted_server;
 mod persistence;
 mod standalone;
 mod ui_browser;

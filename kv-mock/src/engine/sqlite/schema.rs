@@ -2,7 +2,7 @@
 //! directory given to `--persist`, in WAL mode (so `kv-mock.sqlite3-wal` and `-shm` beside it).
 //!
 //! ```sql
-//! -- name/value pairs of the server: 'account_id', 'schema' (= 1)
+//! -- name/value pairs of the server: 'account_id', 'port' (the last one listened on), 'schema' (= 1)
 //! CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 //! -- one row per namespace
 //! CREATE TABLE namespaces (ns INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL);
