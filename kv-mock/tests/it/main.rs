@@ -7,6 +7,7 @@
 
 mod concurrency;
 mod conformance;
+mod crash;
 mod garbage;
 mod hostile;
 mod loopback;
