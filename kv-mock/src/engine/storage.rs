@@ -80,6 +80,13 @@ pub(crate) trait NamespaceStorage: Send + Sync {
     /// Stores `entry` under `key`, replacing value, metadata and expiration together.
     fn put(&self, key: &str, entry: Entry, now: u64) -> Result<(), StorageError>;
 
+    /// [`put`](NamespaceStorage::put) for async callers: the write is handed over at once and
+    /// the future resolves when it is stored, so a storage that waits for a disk commit waits
+    /// without blocking a thread of the runtime. The default stores at once.
+    fn put_async(&self, key: &str, entry: Entry, now: u64) -> Pending {
+        Box::pin(std::future::ready(self.put(key, entry, now)))
+    }
+
     /// Removes `key`; removing a missing key does nothing.
     fn delete(&self, key: &str, now: u64) -> Result<(), StorageError>;
 
@@ -104,6 +111,11 @@ pub(crate) trait NamespaceStorage: Send + Sync {
     /// reclamation.
     fn counts(&self) -> Counts;
 }
+
+/// A write handed to a storage, resolving once it is stored
+/// ([`NamespaceStorage::put_async`]).
+pub(crate) type Pending =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send>>;
 
 /// One write of a [`NamespaceStorage::write`] batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use kv_types::Metadata;
 use rusqlite::Connection;
 
 use super::entry::Entry;
-use super::storage::{Counts, NamespaceStorage, Range, Storage, StorageError, Write};
+use super::storage::{Counts, NamespaceStorage, Pending, Range, Storage, StorageError, Write};
 use writer::{NsState, Op, Writer};
 
 pub(crate) use schema::FILE_NAME;
@@ -234,6 +234,18 @@ impl NamespaceStorage for SqliteNamespace {
     fn put(&self, key: &str, entry: Entry, now: u64) -> Result<(), StorageError> {
         let key = key.to_owned();
         self.write(vec![Write::Put { key, entry }], now)
+    }
+
+    fn put_async(&self, key: &str, entry: Entry, now: u64) -> Pending {
+        let committed = self.writer.run_async(Op::Write {
+            ns: Arc::clone(&self.state),
+            batch: vec![Write::Put {
+                key: key.to_owned(),
+                entry,
+            }],
+            now,
+        });
+        Box::pin(async move { committed.await.map(drop) })
     }
 
     fn delete(&self, key: &str, now: u64) -> Result<(), StorageError> {
