@@ -230,7 +230,7 @@ fn acknowledged_writes_survive_sigkill() {
             .collect(),
     ));
     let counts = Arc::new(Mutex::new(Figures::default()));
-    let mut seqs = vec![0u64; WRITERS];
+    let mut seqs = [0u64; WRITERS];
     let args = ["--listen", "127.0.0.1:0", "--namespace", "crash"];
     for round in 0..=rounds {
         let server = Server::start(dir.path(), &args);
