@@ -18,6 +18,11 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::failure::CliError;
 
+/// mimalloc gives freed memory back to the system, so `edge-kv mock` (a long-running kv-mock)
+/// shrinks again after many keys expire, as the `kv-mock` binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet_default = if matches!(cli.command, Command::Mock(_)) {

@@ -12,6 +12,11 @@
 use clap::Parser;
 use kv_mock::standalone::{self, ServeArgs};
 
+/// mimalloc gives freed memory back to the system (glibc's malloc keeps most of it), so the
+/// resident memory of a long-running mock falls again after many keys expire.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A faithful fake of the Workers KV REST API (v4).
 #[derive(Debug, Parser)]
 #[command(name = "kv-mock", version, about)]

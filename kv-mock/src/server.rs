@@ -130,7 +130,8 @@ impl MockBuilder {
 
     /// Keeps the namespaces, entries and account id in a SQLite database in `dir` (see
     /// [`Engine::persistent`]); a restarted mock finds them there. A starting namespace whose
-    /// title is already stored is reused with its id. Default: in memory.
+    /// title is already stored is reused with its id; listening on port 0 takes the port of the
+    /// previous run again when it is free. Default: in memory.
     pub fn persist(mut self, dir: impl Into<PathBuf>) -> Self {
         self.persist = Some(dir.into());
         self
@@ -175,16 +176,14 @@ impl MockBuilder {
         let account_id = engine
             .account_id(self.account_id.as_deref())
             .map_err(MockError::Setup)?;
-        let listener = TcpListener::bind(self.listen)
-            .await
-            .map_err(|source| MockError::Bind {
-                addr: self.listen,
-                source,
-            })?;
+        let listener = bind(self.listen, &engine).await?;
         let addr = listener.local_addr().map_err(|source| MockError::Bind {
             addr: self.listen,
             source,
         })?;
+        engine
+            .keep_setting(KEPT_PORT, addr.port().to_string())
+            .map_err(MockError::Setup)?;
         let base_url = format!("http://{addr}{BASE_PATH}");
         let mut state = ApiState::new(engine.clone(), account_id.clone(), self.credentials)
             .served_at(base_url.clone(), namespaces.clone());
@@ -213,6 +212,32 @@ impl MockBuilder {
             sweeper,
         })
     }
+}
+
+/// The setting of a persistent engine that keeps the port listened on.
+const KEPT_PORT: &str = "port";
+
+/// Binds `listen`. Port 0 with a persistent engine that kept the port of its previous run binds
+/// that port again when it is free (so a restarted mock keeps its `base_url`), else a free one.
+async fn bind(listen: SocketAddr, engine: &Engine) -> Result<TcpListener, MockError> {
+    let kept = engine
+        .setting(KEPT_PORT)
+        .and_then(|port| port.parse::<u16>().ok())
+        .filter(|&port| listen.port() == 0 && port != 0);
+    if let Some(port) = kept {
+        match TcpListener::bind(SocketAddr::new(listen.ip(), port)).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => {
+                tracing::info!(port, error = %e, "kv-mock cannot listen on its previous port; picking a free one");
+            }
+        }
+    }
+    TcpListener::bind(listen)
+        .await
+        .map_err(|source| MockError::Bind {
+            addr: listen,
+            source,
+        })
 }
 
 /// Frees the memory of expired entries every [`SWEEP_EVERY`] until aborted.

@@ -16,7 +16,8 @@ use crate::{Clock, KvMock, MockBuilder};
 /// The flags of the standalone server (`kv-mock`, and `edge-kv mock`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free one).
+    /// Address to listen on (port 0 picks a free one; with `--persist`, the port of the previous
+    /// run when it is free).
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
     /// Title of a namespace to create at start (repeatable; the first is the default).
@@ -80,7 +81,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = Limits::PRODUCTION.max_bulk_get_keys)]
     pub max_bulk_get_keys: usize,
     /// Keep namespaces, entries and the account id in a SQLite database in this directory
-    /// (`DIR/kv-mock.sqlite3`), so a restart finds them; in memory without it.
+    /// (`DIR/kv-mock.sqlite3`), so a restart finds them and prints the same `account_id` and
+    /// `namespace_id` lines; in memory without it.
     #[arg(long, value_name = "DIR")]
     pub persist: Option<std::path::PathBuf>,
 }

@@ -281,24 +281,40 @@ impl PendingPut<'_> {
         value: Value,
         metadata: Option<Metadata>,
     ) -> Result<(), EngineError> {
+        let entry = self.admit(value, metadata)?;
+        self.handle
+            .storage()
+            .put(self.key, entry, self.now)
+            .map_err(|e| e.during("put"))
+    }
+
+    /// [`commit`](Self::commit) for async callers: the same checks, then the storage's
+    /// [`put_async`](NamespaceStorage::put_async) (a persistent storage waits for its commit
+    /// without blocking a runtime thread).
+    pub(crate) async fn commit_async(
+        self,
+        value: Value,
+        metadata: Option<Metadata>,
+    ) -> Result<(), EngineError> {
+        let entry = self.admit(value, metadata)?;
+        let stored = self.handle.storage().put_async(self.key, entry, self.now);
+        stored.await.map_err(|e| e.during("put"))
+    }
+
+    /// The entry to store, once its sizes and the per-key write limit admit it.
+    fn admit(&self, value: Value, metadata: Option<Metadata>) -> Result<Entry, EngineError> {
         let entry = self.entry(value, metadata)?;
-        let PendingPut {
-            handle,
-            key,
-            now,
-            seeding,
-            ..
-        } = self;
-        if !seeding
+        let handle = self.handle;
+        if !self.seeding
             && handle.engine.rate_limit.load(Ordering::SeqCst)
-            && !handle.ns.rate().admit(key, handle.engine.clock.stamp())
+            && !handle
+                .ns
+                .rate()
+                .admit(self.key, handle.engine.clock.stamp())
         {
             return Err(EngineError::RateLimited);
         }
-        handle
-            .storage()
-            .put(key, entry, now)
-            .map_err(|e| e.during("put"))
+        Ok(entry)
     }
 }
 
@@ -307,7 +323,9 @@ impl KvStore for NamespaceHandle {
     type Error = EngineError;
 
     async fn put(&self, key: &Key, value: Value, options: PutOptions) -> Result<(), EngineError> {
-        self.put_sync(key.as_str(), value, options)
+        let mut put = self.begin_put(key.as_str())?;
+        put.expire(options.effective_expiration())?;
+        put.commit_async(value, options.metadata).await
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Bytes>, EngineError> {

@@ -440,6 +440,23 @@ impl Engine {
             .account_id(wanted)
             .map_err(|e| e.during("account id"))
     }
+
+    /// A setting of the server a persistent storage kept from a previous run.
+    pub(crate) fn setting(&self, name: &'static str) -> Option<String> {
+        self.shared.storage.setting(name)
+    }
+
+    /// Keeps a setting of the server for the next run (only a persistent storage does).
+    pub(crate) fn keep_setting(
+        &self,
+        name: &'static str,
+        value: String,
+    ) -> Result<(), EngineError> {
+        self.shared
+            .storage
+            .keep_setting(name, value)
+            .map_err(|e| e.during("keep a setting"))
+    }
 }
 
 #[cfg(test)]

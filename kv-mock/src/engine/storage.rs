@@ -45,6 +45,17 @@ pub(crate) trait Storage: Send + Sync {
     fn account_id(&self, wanted: Option<&str>) -> Result<String, StorageError> {
         Ok(wanted.map_or_else(super::new_hex_id, str::to_owned))
     }
+
+    /// A setting of the server kept from a previous run (a persistent storage keeps them, see
+    /// [`keep_setting`](Storage::keep_setting)); `None` in memory.
+    fn setting(&self, _name: &'static str) -> Option<String> {
+        None
+    }
+
+    /// Keeps a setting of the server for the next run; nothing to do in memory.
+    fn keep_setting(&self, _name: &'static str, _value: String) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// The entries of one namespace. See the [module](self) for what an implementation must do.
@@ -68,6 +79,13 @@ pub(crate) trait NamespaceStorage: Send + Sync {
 
     /// Stores `entry` under `key`, replacing value, metadata and expiration together.
     fn put(&self, key: &str, entry: Entry, now: u64) -> Result<(), StorageError>;
+
+    /// [`put`](NamespaceStorage::put) for async callers: the write is handed over at once and
+    /// the future resolves when it is stored, so a storage that waits for a disk commit waits
+    /// without blocking a thread of the runtime. The default stores at once.
+    fn put_async(&self, key: &str, entry: Entry, now: u64) -> Pending {
+        Box::pin(std::future::ready(self.put(key, entry, now)))
+    }
 
     /// Removes `key`; removing a missing key does nothing.
     fn delete(&self, key: &str, now: u64) -> Result<(), StorageError>;
@@ -93,6 +111,11 @@ pub(crate) trait NamespaceStorage: Send + Sync {
     /// reclamation.
     fn counts(&self) -> Counts;
 }
+
+/// A write handed to a storage, resolving once it is stored
+/// ([`NamespaceStorage::put_async`]).
+pub(crate) type Pending =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send>>;
 
 /// One write of a [`NamespaceStorage::write`] batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

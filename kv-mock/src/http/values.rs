@@ -40,7 +40,8 @@ pub(crate) async fn put_value(
     let mut put = ns.begin_put(path.key_name()?)?;
     put.expire(query_expiration(&query, &state)?)?;
     let upload = read_value_upload(body, &headers, state.engine.limits()).await?;
-    put.commit(Value::from(upload.value), upload.metadata)?;
+    put.commit_async(Value::from(upload.value), upload.metadata)
+        .await?;
     Ok(ok_empty())
 }
 

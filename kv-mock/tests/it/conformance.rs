@@ -11,7 +11,7 @@ use kv_types::conformance::{self, Harness, MovableClock, Outcome, WriteLimit};
 use kv_types::{KvStore, Limits};
 
 /// The mock's clock, as the suite moves it.
-struct MockClock(Clock);
+pub(crate) struct MockClock(pub(crate) Clock);
 
 impl MovableClock for MockClock {
     fn now_secs(&self) -> u64 {
@@ -24,7 +24,7 @@ impl MovableClock for MockClock {
 }
 
 /// Now, for a frozen clock that starts at the real time (so absolute expirations look sane).
-fn real_now() -> u64 {
+pub(crate) fn real_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

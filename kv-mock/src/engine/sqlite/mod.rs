@@ -11,6 +11,7 @@
 mod schema;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,10 +20,13 @@ use kv_types::Metadata;
 use rusqlite::Connection;
 
 use super::entry::Entry;
-use super::storage::{Counts, NamespaceStorage, Range, Storage, StorageError, Write};
+use super::storage::{Counts, NamespaceStorage, Pending, Range, Storage, StorageError, Write};
 use writer::{NsState, Op, Writer};
 
 pub(crate) use schema::FILE_NAME;
+
+/// The setting that keeps the account id.
+const ACCOUNT_ID: &str = "account_id";
 
 /// Entries loaded into a read view per batch at open.
 const LOAD_BATCH: usize = 10_000;
@@ -31,8 +35,8 @@ const LOAD_BATCH: usize = 10_000;
 #[derive(Debug)]
 pub(crate) struct SqliteStorage {
     writer: Writer,
-    /// The stored account id, once known.
-    account_id: Mutex<Option<String>>,
+    /// The `settings` table (the account id, the port), as stored.
+    settings: Mutex<BTreeMap<String, String>>,
 }
 
 /// A namespace stored in the database.
@@ -52,7 +56,7 @@ impl SqliteStorage {
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError::io(format!("{}: {e}", dir.display())))?;
         let conn = schema::open(dir)?;
-        let (account_id, namespaces) = load(&conn, now).map_err(|e| {
+        let (settings, namespaces) = load(&conn, now).map_err(|e| {
             StorageError::io(format!("reading {}: {e}", dir.join(FILE_NAME).display()))
         })?;
         let writer = Writer::start(conn)?;
@@ -69,15 +73,18 @@ impl SqliteStorage {
         Ok((
             SqliteStorage {
                 writer,
-                account_id: Mutex::new(account_id),
+                settings: Mutex::new(settings),
             },
             stored,
         ))
     }
 }
 
-/// The namespaces of the database with their read views filled, and the account id.
-type Loaded = (Option<String>, Vec<(String, String, Arc<NsState>)>);
+/// The settings, and the namespaces of the database with their read views filled.
+type Loaded = (
+    BTreeMap<String, String>,
+    Vec<(String, String, Arc<NsState>)>,
+);
 
 /// Reads the database: deletes what expired at `now`, loads the rest.
 fn load(conn: &Connection, now: u64) -> Result<Loaded, StorageError> {
@@ -90,18 +97,17 @@ fn load(conn: &Connection, now: u64) -> Result<Loaded, StorageError> {
     .map_err(sql)?;
     conn.execute_batch("PRAGMA incremental_vacuum;")
         .map_err(sql)?;
-    let account_id = conn
-        .query_row(
-            "SELECT value FROM settings WHERE name = 'account_id'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })
+    let mut settings = BTreeMap::new();
+    let mut read = conn
+        .prepare("SELECT name, value FROM settings")
         .map_err(sql)?;
+    let rows = read
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(sql)?;
+    for row in rows {
+        let (name, value) = row.map_err(sql)?;
+        settings.insert(name, value);
+    }
     let mut namespaces = Vec::new();
     let mut list = conn
         .prepare("SELECT ns, id, title FROM namespaces ORDER BY ns")
@@ -144,7 +150,7 @@ fn load(conn: &Connection, now: u64) -> Result<Loaded, StorageError> {
         }
         state.view.write(batch, now)?;
     }
-    Ok((account_id, namespaces))
+    Ok((settings, namespaces))
 }
 
 impl Storage for SqliteStorage {
@@ -164,23 +170,33 @@ impl Storage for SqliteStorage {
     }
 
     fn account_id(&self, wanted: Option<&str>) -> Result<String, StorageError> {
-        let mut stored = self
-            .account_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let id = match (wanted, stored.as_deref()) {
+        let id = match (wanted, self.setting(ACCOUNT_ID)) {
             (Some(wanted), _) => wanted.to_owned(),
-            (None, Some(kept)) => kept.to_owned(),
+            (None, Some(kept)) => kept,
             (None, None) => super::new_hex_id(),
         };
-        if stored.as_deref() != Some(id.as_str()) {
-            self.writer.run(Op::Set {
-                name: "account_id",
-                value: id.clone(),
-            })?;
-            *stored = Some(id.clone());
-        }
+        self.keep_setting(ACCOUNT_ID, id.clone())?;
         Ok(id)
+    }
+
+    fn setting(&self, name: &'static str) -> Option<String> {
+        self.settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    fn keep_setting(&self, name: &'static str, value: String) -> Result<(), StorageError> {
+        let mut settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        if settings.get(name) != Some(&value) {
+            self.writer.run(Op::Set {
+                name,
+                value: value.clone(),
+            })?;
+            settings.insert(name.to_owned(), value);
+        }
+        Ok(())
     }
 }
 
@@ -218,6 +234,18 @@ impl NamespaceStorage for SqliteNamespace {
     fn put(&self, key: &str, entry: Entry, now: u64) -> Result<(), StorageError> {
         let key = key.to_owned();
         self.write(vec![Write::Put { key, entry }], now)
+    }
+
+    fn put_async(&self, key: &str, entry: Entry, now: u64) -> Pending {
+        let committed = self.writer.run_async(Op::Write {
+            ns: Arc::clone(&self.state),
+            batch: vec![Write::Put {
+                key: key.to_owned(),
+                entry,
+            }],
+            now,
+        });
+        Box::pin(async move { committed.await.map(drop) })
     }
 
     fn delete(&self, key: &str, now: u64) -> Result<(), StorageError> {

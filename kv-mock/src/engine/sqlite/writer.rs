@@ -62,7 +62,26 @@ pub(super) enum Op {
 
 struct Job {
     op: Op,
-    reply: mpsc::SyncSender<Result<i64, StorageError>>,
+    reply: Reply,
+}
+
+/// A job's answer: its row (for `Create`), or why it failed.
+type Answer = Result<i64, StorageError>;
+
+/// Where a job's answer goes: a thread blocked on it, or a task awaiting it.
+enum Reply {
+    Blocking(mpsc::SyncSender<Answer>),
+    Async(tokio::sync::oneshot::Sender<Answer>),
+}
+
+impl Reply {
+    fn send(self, answer: Answer) {
+        // A caller that went away does not need its answer.
+        let _ = match self {
+            Reply::Blocking(tx) => tx.send(answer).map_err(drop),
+            Reply::Async(tx) => tx.send(answer).map_err(drop),
+        };
+    }
 }
 
 /// The sending side of the writer thread; clones share the thread, which stops when the last
@@ -94,9 +113,7 @@ impl Writer {
     /// runtime moves its other tasks to another worker meanwhile.
     pub(super) fn run(&self, op: Op) -> Result<i64, StorageError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.jobs
-            .send(Job { op, reply })
-            .map_err(|_| StorageError::io("the writer thread stopped"))?;
+        self.send(op, Reply::Blocking(reply))?;
         let wait = move || answer.recv();
         let answered = match tokio::runtime::Handle::try_current() {
             Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -105,6 +122,28 @@ impl Writer {
             _ => wait(),
         };
         answered.map_err(|_| StorageError::io("the writer thread stopped"))?
+    }
+
+    /// Hands `op` to the writer now; the future resolves once it is committed (or refused),
+    /// blocking no thread meanwhile.
+    pub(super) fn run_async(
+        &self,
+        op: Op,
+    ) -> impl std::future::Future<Output = Result<i64, StorageError>> + Send + 'static {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = self.send(op, Reply::Async(reply));
+        async move {
+            sent?;
+            answer
+                .await
+                .map_err(|_| StorageError::io("the writer thread stopped"))?
+        }
+    }
+
+    fn send(&self, op: Op, reply: Reply) -> Result<(), StorageError> {
+        self.jobs
+            .send(Job { op, reply })
+            .map_err(|_| StorageError::io("the writer thread stopped"))
     }
 }
 
@@ -118,6 +157,7 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let answers = match commit(&mut conn, &group) {
             Ok(answers) => answers,
             Err(e) => {
@@ -126,22 +166,26 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
                 group.iter().map(|_| Err(failed.clone())).collect()
             }
         };
+        let committed = started.elapsed();
+        let jobs = group.len();
         for (job, answer) in group.into_iter().zip(answers) {
             if answer.is_ok() {
                 apply(job.op);
             }
-            // A caller that went away does not need its answer.
-            let _ = job.reply.send(answer);
+            job.reply.send(answer);
         }
+        tracing::trace!(
+            jobs,
+            commit_us = committed.as_micros(),
+            total_us = started.elapsed().as_micros(),
+            "kv-mock committed a group"
+        );
     }
 }
 
 /// Runs the jobs' statements in one transaction and commits it: each job's answer, or the
 /// error that rolled the whole group back.
-fn commit(
-    conn: &mut Connection,
-    group: &[Job],
-) -> Result<Vec<Result<i64, StorageError>>, rusqlite::Error> {
+fn commit(conn: &mut Connection, group: &[Job]) -> Result<Vec<Answer>, rusqlite::Error> {
     let tx = conn.transaction()?;
     let mut answers = Vec::with_capacity(group.len());
     for job in group {
@@ -158,8 +202,9 @@ fn to_sql_time(t: u64) -> i64 {
 
 fn put(tx: &Transaction<'_>, row: i64, key: &str, entry: &Entry) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO entries (ns, key, value, metadata, expiration)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO entries (ns, key, value, metadata, expiration) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value,
+             metadata = excluded.metadata, expiration = excluded.expiration",
     )?
     .execute(params![
         row,
@@ -172,7 +217,7 @@ fn put(tx: &Transaction<'_>, row: i64, key: &str, entry: &Entry) -> rusqlite::Re
 }
 
 /// One job's statements. `Ok(Err(Gone))` for a job on a dropped namespace (nothing done).
-fn statements(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<Result<i64, StorageError>> {
+fn statements(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<Answer> {
     let ns = match op {
         Op::Write { ns, .. }
         | Op::Sweep { ns, .. }
