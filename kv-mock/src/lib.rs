@@ -17,7 +17,7 @@ pub use engine::{
     BulkPut, Engine, EngineConfig, LocationStatus, Locations, NamespaceHandle, NamespaceStats,
     PendingKind, PendingWrite, PropagationDelay,
 };
-pub use error::{EngineError, MockError};
+pub use error::{EngineError, ImportProblem, MockError};
 pub use fault::{Fault, FaultAction, FaultMatch};
 pub use http::{ApiState, BASE_PATH, Credentials, router};
 pub use kv_types::KvStore;

@@ -9,6 +9,7 @@
 //! whole by a write, so a reader never mixes two writes.
 
 mod bulk;
+pub(crate) mod bulk_item;
 mod cursor;
 pub(crate) mod entry;
 mod expiry;
@@ -18,6 +19,7 @@ mod memory;
 mod rate_limit;
 mod sqlite;
 pub(crate) mod storage;
+mod transfer;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
