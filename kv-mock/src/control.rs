@@ -284,6 +284,7 @@ pub(crate) fn routes() -> Router<ApiState> {
             get(list_requests).delete(clear_requests),
         )
         .route(&format!("{p}/reset"), post(reset))
+        .merge(crate::data_routes::routes())
         .merge(crate::ui::routes())
         .route(p, any(not_found))
         .route(&format!("{p}/"), any(not_found))

@@ -197,6 +197,24 @@ pub enum MockError {
     /// The default namespace could not be created.
     #[error("kv-mock could not create its namespace: {0}")]
     Setup(#[source] EngineError),
+    /// A seed file could not be opened or read.
+    #[error("kv-mock could not read the seed file {}: {source}", file.display())]
+    SeedFile {
+        /// The file.
+        file: std::path::PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A seed file is malformed or holds an item that breaks a rule; nothing was loaded.
+    #[error("kv-mock could not seed from {}: {source}", file.display())]
+    Seed {
+        /// The file.
+        file: std::path::PathBuf,
+        /// What is wrong, and where.
+        #[source]
+        source: EngineError,
+    },
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 
 pub mod clock;
 mod control;
+mod data_routes;
 pub mod engine;
 pub mod error;
 pub mod fault;
 pub mod http;
 pub mod request_log;
+mod seed;
 mod server;
 pub mod standalone;
 mod ui;
@@ -22,5 +24,6 @@ pub use fault::{Fault, FaultAction, FaultMatch};
 pub use http::{ApiState, BASE_PATH, Credentials, router};
 pub use kv_types::KvStore;
 pub use request_log::RequestRecord;
+pub use seed::SeedSpec;
 pub use server::{DEFAULT_NAMESPACE_TITLE, KvMock, MockBuilder};
 pub use ui::UI_PATH;

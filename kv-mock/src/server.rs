@@ -51,6 +51,7 @@ pub struct MockBuilder {
     namespaces: Vec<String>,
     account_rate: Option<(u32, Duration)>,
     persist: Option<PathBuf>,
+    seeds: Vec<crate::SeedSpec>,
 }
 
 impl Default for MockBuilder {
@@ -65,6 +66,7 @@ impl Default for MockBuilder {
             namespaces: Vec::new(),
             account_rate: None,
             persist: None,
+            seeds: Vec::new(),
         }
     }
 }
@@ -136,8 +138,31 @@ impl MockBuilder {
         self
     }
 
-    /// Binds the socket, creates the namespaces and serves in the background on the current
-    /// tokio runtime.
+    /// Loads `file` (wrangler's bulk JSON, `[{key, value, base64?, expiration?, expiration_ttl?,
+    /// metadata?}]`) into the default namespace before the mock serves, with the seeding rules of
+    /// [`Engine::import`]. Repeatable. A file that is missing, malformed or holds a bad item
+    /// makes [`start`](Self::start) fail ([`MockError::Seed`] names the item), and nothing of
+    /// any seed file is loaded.
+    pub fn seed(mut self, file: impl Into<PathBuf>) -> Self {
+        self.seeds.push(crate::SeedSpec {
+            title: None,
+            file: file.into(),
+        });
+        self
+    }
+
+    /// [`seed`](Self::seed) into the namespace titled `title`, which is created at start (after
+    /// the ones named by [`namespace`](Self::namespace)) when none of them has that title.
+    pub fn seed_into(mut self, title: impl Into<String>, file: impl Into<PathBuf>) -> Self {
+        self.seeds.push(crate::SeedSpec {
+            title: Some(title.into()),
+            file: file.into(),
+        });
+        self
+    }
+
+    /// Binds the socket, creates the namespaces, loads the seed files and serves in the
+    /// background on the current tokio runtime.
     pub async fn start(self) -> Result<KvMock, MockError> {
         let config = EngineConfig {
             limits: self.limits,
@@ -156,11 +181,16 @@ impl MockBuilder {
                 })?
                 .map_err(MockError::Setup)?,
         };
-        let titles = if self.namespaces.is_empty() {
+        let mut titles = if self.namespaces.is_empty() {
             vec![DEFAULT_NAMESPACE_TITLE.to_owned()]
         } else {
             self.namespaces
         };
+        for title in self.seeds.iter().filter_map(|s| s.title.as_ref()) {
+            if !titles.contains(title) {
+                titles.push(title.clone());
+            }
+        }
         let mut namespaces = Vec::with_capacity(titles.len());
         for title in &titles {
             let kept = engine
@@ -171,6 +201,31 @@ impl MockBuilder {
                 Some(ns) => ns,
                 None => engine.create_namespace(title).map_err(MockError::Setup)?,
             });
+        }
+        if !self.seeds.is_empty() {
+            let seeds: Vec<(String, PathBuf)> = self
+                .seeds
+                .iter()
+                .map(|seed| {
+                    let ns = match &seed.title {
+                        None => namespaces.first(),
+                        Some(t) => namespaces.iter().find(|ns| &ns.title == t),
+                    };
+                    (
+                        ns.map(|ns| ns.id.clone()).unwrap_or_default(),
+                        seed.file.clone(),
+                    )
+                })
+                .collect();
+            let seeding = engine.clone();
+            tokio::task::spawn_blocking(move || crate::seed::load(&seeding, &seeds))
+                .await
+                .map_err(|e| {
+                    MockError::Setup(EngineError::Storage {
+                        op: "seed",
+                        reason: e.to_string(),
+                    })
+                })??;
         }
         let account_id = engine
             .account_id(self.account_id.as_deref())

@@ -83,6 +83,13 @@ pub struct ServeArgs {
     /// (`DIR/kv-mock.sqlite3`), so a restart finds them; in memory without it.
     #[arg(long, value_name = "DIR")]
     pub persist: Option<std::path::PathBuf>,
+    /// Load FILE (wrangler's bulk JSON: `[{key, value, base64?, expiration?, expiration_ttl?,
+    /// metadata?}]`) into the default namespace before `ready`, or with `TITLE=FILE` into the
+    /// namespace titled TITLE (created if no `--namespace` names it). Repeatable. A missing or
+    /// malformed file, or a bad item, stops the start with a message naming the item, and
+    /// nothing of any file is loaded.
+    #[arg(long = "seed", value_name = "[TITLE=]FILE")]
+    pub seeds: Vec<crate::SeedSpec>,
 }
 
 impl ServeArgs {
@@ -130,6 +137,12 @@ impl ServeArgs {
         }
         if let Some(dir) = &self.persist {
             builder = builder.persist(dir.clone());
+        }
+        for seed in &self.seeds {
+            builder = match &seed.title {
+                None => builder.seed(seed.file.clone()),
+                Some(title) => builder.seed_into(title.clone(), seed.file.clone()),
+            };
         }
         builder
     }

@@ -19,7 +19,7 @@ mod memory;
 mod rate_limit;
 mod sqlite;
 pub(crate) mod storage;
-mod transfer;
+pub(crate) mod transfer;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

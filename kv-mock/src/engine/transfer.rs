@@ -72,6 +72,12 @@ impl NamespaceHandle {
     /// Reads a bulk JSON array from `input` and writes all its items, or nothing (see the
     /// [module](self)); answers how many items were written.
     pub fn import(&self, input: impl BufRead) -> Result<u64, EngineError> {
+        let checked = self.check_import(input)?;
+        self.write_import(checked)
+    }
+
+    /// The first half of an import: reads and checks every item of `input`, writes nothing.
+    pub(crate) fn check_import(&self, input: impl BufRead) -> Result<CheckedImport, EngineError> {
         let limits = *self.limits();
         let now = self.now();
         let mut batch = Vec::new();
@@ -121,12 +127,25 @@ impl NamespaceHandle {
                 entry,
             });
         }
+        Ok(CheckedImport { batch, now })
+    }
+
+    /// The second half of an import: writes what [`check_import`](Self::check_import) checked,
+    /// in one atomic batch; answers how many items.
+    pub(crate) fn write_import(&self, checked: CheckedImport) -> Result<u64, EngineError> {
+        let CheckedImport { batch, now } = checked;
         let count = batch.len() as u64;
         self.storage()
             .write(batch, now)
             .map_err(|e| e.during("import"))?;
         Ok(count)
     }
+}
+
+/// The items of an import, checked, not yet written.
+pub(crate) struct CheckedImport {
+    batch: Vec<StorageWrite>,
+    now: u64,
 }
 
 impl Engine {

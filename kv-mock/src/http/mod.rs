@@ -12,7 +12,7 @@ pub(crate) mod errors;
 mod keys;
 mod namespaces;
 pub(crate) mod path;
-mod query;
+pub(crate) mod query;
 mod values;
 
 use std::sync::Arc;

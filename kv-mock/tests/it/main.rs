@@ -10,5 +10,6 @@ mod garbage;
 mod hostile;
 mod loopback;
 mod oversize;
+mod seeding;
 mod standalone;
 mod ui_browser;
