@@ -38,7 +38,8 @@ impl ApiState {
     }
 }
 
-async fn body<T: serde::de::DeserializeOwned>(
+/// A control request's JSON body, of at most [`MAX_CONTROL_BODY`] bytes.
+pub(crate) async fn body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
     what: &str,

@@ -1,23 +1,27 @@
 //! The control routes that move a mock's data: `GET /__mock/export` and `POST /__mock/import`
-//! (a namespace in wrangler's bulk JSON format, both streamed). Merged into the control routes
-//! (see [`control`](crate::control)), so under the same access rule.
+//! (a namespace in wrangler's bulk JSON format, both streamed), `POST /__mock/snapshot`,
+//! `POST /__mock/restore` and `DELETE /__mock/snapshot/{id}` (the whole state, for test
+//! isolation). Merged into the control routes (see [`control`](crate::control)), so under the
+//! same access rule.
 
 use std::io::{BufRead, BufReader, Read};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use http::header;
+use http::{HeaderMap, header};
 use kv_types::codes;
+use serde::Deserialize;
 use serde_json::json;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::control::CONTROL_PREFIX;
 use crate::engine::NamespaceHandle;
+use crate::error::EngineError;
 use crate::http::ApiState;
 use crate::http::body::DRAIN_EXTRA_BYTES;
 use crate::http::envelope::ok;
@@ -128,10 +132,52 @@ fn drain(input: &mut impl BufRead) -> bool {
     matches!(std::io::copy(&mut rest, &mut std::io::sink()), Ok(n) if n <= DRAIN_EXTRA_BYTES as u64)
 }
 
+/// `POST /__mock/snapshot`: freezes every namespace and entry; answers `{"id": ID}`.
+async fn snapshot(State(s): State<ApiState>) -> Result<Response, ApiError> {
+    let id = s.engine.snapshot()?;
+    Ok(ok(json!({ "id": id })))
+}
+
+#[derive(Deserialize)]
+struct RestoreBody {
+    id: String,
+}
+
+/// `POST /__mock/restore` `{"id": ID}`: puts back every namespace and entry of the snapshot
+/// (404 for an unknown id).
+async fn restore(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<Response, ApiError> {
+    let r: RestoreBody = crate::control::body(&headers, b, r#"{"id": snapshot id}"#).await?;
+    let engine = s.engine.clone();
+    // A persistent storage rewrites its rows: off the async workers.
+    tokio::task::spawn_blocking(move || engine.restore(&r.id))
+        .await
+        .map_err(internal)??;
+    Ok(ok(json!({})))
+}
+
+/// `DELETE /__mock/snapshot/{id}`: forgets the snapshot (404 for an unknown id).
+async fn forget_snapshot(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if s.engine.forget_snapshot(&id) {
+        Ok(ok(json!({})))
+    } else {
+        Err(EngineError::SnapshotNotFound { id }.into())
+    }
+}
+
 /// The routes, to merge into the control routes.
 pub(crate) fn routes() -> Router<ApiState> {
     let p = CONTROL_PREFIX;
     Router::new()
         .route(&format!("{p}/export"), get(export))
         .route(&format!("{p}/import"), post(import))
+        .route(&format!("{p}/snapshot"), post(snapshot))
+        .route(&format!("{p}/snapshot/{{id}}"), delete(forget_snapshot))
+        .route(&format!("{p}/restore"), post(restore))
 }

@@ -424,6 +424,21 @@ impl KvMock {
     }
 }
 
+impl KvMock {
+    /// Freezes every namespace and entry and answers the snapshot's id, for
+    /// [`restore`](Self::restore): a suite seeds once, snapshots, and restores before each test.
+    /// O(1) in memory whatever the state holds (see [`Engine::snapshot`]).
+    pub fn snapshot(&self) -> Result<String, EngineError> {
+        self.state.engine.snapshot()
+    }
+
+    /// Puts back every namespace and entry of the snapshot `id`, at once (see
+    /// [`Engine::restore`]); faults, the request log and the clock are left as they are.
+    pub fn restore(&self, id: &str) -> Result<(), EngineError> {
+        self.state.engine.restore(id)
+    }
+}
+
 impl Drop for KvMock {
     fn drop(&mut self) {
         self.sweeper.abort();

@@ -6,10 +6,10 @@
 
 mod concurrency;
 mod conformance;
+mod data;
 mod garbage;
 mod hostile;
 mod loopback;
 mod oversize;
-mod seeding;
 mod standalone;
 mod ui_browser;

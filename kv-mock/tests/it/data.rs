@@ -1,5 +1,6 @@
-//! Seeding (`MockBuilder::seed`, `--seed`), and export / import over HTTP
-//! (`GET /__mock/export`, `POST /__mock/import`).
+//! A mock's data moved as a whole: seeding (`MockBuilder::seed`, `--seed`), export / import over
+//! HTTP (`GET /__mock/export`, `POST /__mock/import`), and snapshots (`KvMock::snapshot` /
+//! `restore`, `POST /__mock/snapshot` / `POST /__mock/restore`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -319,4 +320,91 @@ fn the_binary_seeds_before_ready_and_refuses_a_bad_file() {
     assert_eq!(&get(&ids[1].0, "c")[..], b"cached");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_and_restore_over_http_and_in_rust() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = write(dir.path(), "good.json", GOOD);
+    let mock = KvMock::builder()
+        .clock(Clock::frozen_at(T0))
+        .seed(&good)
+        .start()
+        .await
+        .expect("starts");
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: String| client.post(control(&mock, path)).body(body).send();
+    let r = post("/snapshot", String::new()).await.expect("snapshot");
+    assert_eq!(r.status(), 200);
+    let j: Json = serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let id = j["result"]["id"].as_str().expect("an id").to_owned();
+    assert_eq!(id.len(), 32);
+    let seeded = {
+        let mut out = Vec::new();
+        mock.engine()
+            .export(mock.namespace_id(), &mut out)
+            .expect("export");
+        out
+    };
+    // A test writes over HTTP and makes a namespace.
+    let url = format!(
+        "{}/accounts/{}/storage/kv/namespaces/{}/values/user:1",
+        mock.base_url(),
+        mock.account_id(),
+        mock.namespace_id()
+    );
+    assert_eq!(
+        client
+            .put(&url)
+            .body("changed")
+            .send()
+            .await
+            .expect("put")
+            .status(),
+        200
+    );
+    let made = mock
+        .engine()
+        .create_namespace("made by a test")
+        .expect("create");
+    let r = post("/restore", json!({ "id": id }).to_string())
+        .await
+        .expect("restore");
+    assert_eq!(r.status(), 200);
+    let body = client
+        .get(&url)
+        .send()
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(&body[..], br#"{"name":"Ada"}"#);
+    assert!(mock.engine().namespace(&made.id).is_none());
+    let r = post("/restore", json!({ "id": "0".repeat(32) }).to_string())
+        .await
+        .expect("restore");
+    assert_eq!(r.status(), 404);
+    let r = post("/restore", "{}".to_owned()).await.expect("restore");
+    assert_eq!(r.status(), 400);
+
+    // In Rust: the same.
+    let again = mock.snapshot().expect("snapshot");
+    mock.store()
+        .expect("default")
+        .delete_sync("bin")
+        .expect("delete");
+    mock.restore(&again).expect("restore");
+    let mut out = Vec::new();
+    mock.engine()
+        .export(mock.namespace_id(), &mut out)
+        .expect("export");
+    assert_eq!(out, seeded);
+    let r = client
+        .delete(control(&mock, &format!("/snapshot/{again}")))
+        .send()
+        .await
+        .expect("forget");
+    assert_eq!(r.status(), 200);
+    assert!(mock.restore(&again).is_err(), "forgotten");
 }
