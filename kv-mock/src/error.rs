@@ -197,6 +197,15 @@ pub enum MockError {
     /// The default namespace could not be created.
     #[error("kv-mock could not create its namespace: {0}")]
     Setup(#[source] EngineError),
+    /// The address is not loopback and the control routes would require no credential: give a
+    /// token (`--token`, `--control-token`) or allow it (`--allow-insecure`).
+    #[error(
+        "kv-mock will not listen on {addr}, which is not loopback, while its control routes need no token: give --token or --control-token, or --allow-insecure to serve them to anyone who can reach it"
+    )]
+    Insecure {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+    },
     /// A seed file could not be opened or read.
     #[error("kv-mock could not read the seed file {}: {source}", file.display())]
     SeedFile {

@@ -52,6 +52,8 @@ pub struct MockBuilder {
     account_rate: Option<(u32, Duration)>,
     persist: Option<PathBuf>,
     seeds: Vec<crate::SeedSpec>,
+    control_token: Option<String>,
+    allow_insecure: bool,
 }
 
 impl Default for MockBuilder {
@@ -67,6 +69,8 @@ impl Default for MockBuilder {
             account_rate: None,
             persist: None,
             seeds: Vec::new(),
+            control_token: None,
+            allow_insecure: false,
         }
     }
 }
@@ -161,9 +165,37 @@ impl MockBuilder {
         self
     }
 
+    /// Makes the control routes (`/__mock/`: reset, restore, import, export, snapshot, faults,
+    /// clock...; not the web page's own files) require `Authorization: Bearer <token>` with this
+    /// token. Without it they require the API's credentials when some are set
+    /// ([`api_token`](Self::api_token), [`email_key`](Self::email_key)), and nothing otherwise.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Allows listening on an address that is not loopback while the control routes require no
+    /// credential (anyone who reaches the port could then reset, restore or import). Off by
+    /// default: such a [`start`](Self::start) fails with [`MockError::Insecure`]; when allowed,
+    /// a warning is logged.
+    pub fn allow_insecure(mut self, allowed: bool) -> Self {
+        self.allow_insecure = allowed;
+        self
+    }
+
     /// Binds the socket, creates the namespaces, loads the seed files and serves in the
     /// background on the current tokio runtime.
     pub async fn start(self) -> Result<KvMock, MockError> {
+        let open_control = self.control_token.is_none() && !self.credentials.is_required();
+        if open_control && !self.listen.ip().is_loopback() {
+            if !self.allow_insecure {
+                return Err(MockError::Insecure { addr: self.listen });
+            }
+            tracing::warn!(
+                addr = %self.listen,
+                "kv-mock listens beyond loopback with no token: anyone who reaches it can read, reset, restore and import its data (--allow-insecure)"
+            );
+        }
         let config = EngineConfig {
             limits: self.limits,
             rate_limit: self.rate_limit,
@@ -245,6 +277,9 @@ impl MockBuilder {
             .served_at(base_url.clone(), namespaces.clone());
         if let Some((max, window)) = self.account_rate {
             state = state.with_account_rate_limit(max, window);
+        }
+        if let Some(token) = self.control_token {
+            state = state.with_control_token(token);
         }
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async {

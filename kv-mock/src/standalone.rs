@@ -90,6 +90,15 @@ pub struct ServeArgs {
     /// nothing of any file is loaded.
     #[arg(long = "seed", value_name = "[TITLE=]FILE")]
     pub seeds: Vec<crate::SeedSpec>,
+    /// Require `Authorization: Bearer <TOKEN>` on the control routes (`/__mock/`, but the web
+    /// page's files) instead of the API's credentials (which they require when `--token` or
+    /// `--auth-email`/`--auth-key` is given).
+    #[arg(long, env = "KV_MOCK_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+    /// Listen on an address that is not loopback even though the control routes need no token
+    /// (refused without this flag; a warning is logged with it).
+    #[arg(long)]
+    pub allow_insecure: bool,
 }
 
 impl ServeArgs {
@@ -138,6 +147,10 @@ impl ServeArgs {
         if let Some(dir) = &self.persist {
             builder = builder.persist(dir.clone());
         }
+        if let Some(token) = &self.control_token {
+            builder = builder.control_token(token.clone());
+        }
+        builder = builder.allow_insecure(self.allow_insecure);
         for seed in &self.seeds {
             builder = match &seed.title {
                 None => builder.seed(seed.file.clone()),

@@ -6,6 +6,7 @@
 
 mod concurrency;
 mod conformance;
+mod control_auth;
 mod data;
 mod garbage;
 mod hostile;
