@@ -38,7 +38,8 @@ impl ApiState {
     }
 }
 
-async fn body<T: serde::de::DeserializeOwned>(
+/// A control request's JSON body, of at most [`MAX_CONTROL_BODY`] bytes.
+pub(crate) async fn body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
     what: &str,
@@ -261,12 +262,27 @@ async fn not_found(request: Request) -> Response {
     .into_response()
 }
 
+/// Middleware of the control routes: 403 code 10000 `Authentication error` unless the request
+/// carries the control credentials (the API's, or the control token).
+async fn require_control_auth(
+    State(state): State<ApiState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.control_credentials.accepts(request.headers()) {
+        next.run(request).await
+    } else {
+        ApiError::authentication().into_response()
+    }
+}
+
 /// The control routes under [`CONTROL_PREFIX`], to merge beside the API's (they are outside its
-/// layers: no credentials, no faults, not logged). Every other path under the prefix is a 404
-/// envelope of its own.
-pub(crate) fn routes() -> Router<ApiState> {
+/// layers: no faults, not logged). When `state` has credentials for them (the API's, or a control
+/// token), every control route requires them, but the web page's own files (no data in them).
+/// Every other path under the prefix is a 404 envelope of its own.
+pub(crate) fn routes(state: &ApiState) -> Router<ApiState> {
     let p = CONTROL_PREFIX;
-    Router::new()
+    let guarded = Router::new()
         .route(&format!("{p}/info"), get(info))
         .route(&format!("{p}/clock"), get(get_clock))
         .route(&format!("{p}/clock/advance"), post(advance_clock))
@@ -284,6 +300,16 @@ pub(crate) fn routes() -> Router<ApiState> {
             get(list_requests).delete(clear_requests),
         )
         .route(&format!("{p}/reset"), post(reset))
+        .merge(crate::data_routes::routes());
+    let guarded = if state.control_credentials.is_required() {
+        guarded.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_control_auth,
+        ))
+    } else {
+        guarded
+    };
+    guarded
         .merge(crate::ui::routes())
         .route(p, any(not_found))
         .route(&format!("{p}/"), any(not_found))

@@ -72,6 +72,49 @@ pub enum EngineError {
         /// The name given.
         name: String,
     },
+    /// An import (or a `--seed` file) is not a JSON array of bulk items, or one of its items
+    /// breaks a rule; nothing of it was loaded.
+    #[error("import: {0}")]
+    BadImport(ImportProblem),
+    /// An export could not be written to its destination (which went away, say).
+    #[error("export: 'could not write: {reason}'")]
+    ExportWrite {
+        /// What failed.
+        reason: String,
+    },
+    /// No snapshot has this id.
+    #[error("restore: 'no snapshot with id {id:?}'")]
+    SnapshotNotFound {
+        /// The id given.
+        id: String,
+    },
+}
+
+/// What is wrong with an import, and where: the item (its index in the array, from 0) and the
+/// byte offset in the input, its key when it has a readable one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProblem {
+    /// The item's index, from 0; `None` when the input is not a JSON array there.
+    pub index: Option<u64>,
+    /// The byte offset in the input: where the item starts, or where the syntax breaks.
+    pub offset: u64,
+    /// The item's key, when it has one.
+    pub key: Option<String>,
+    /// The rule broken, or what was expected.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "item {index} (byte {}", self.offset)?,
+            None => write!(f, "(byte {}", self.offset)?,
+        }
+        if let Some(key) = &self.key {
+            write!(f, ", key {key:?}")?;
+        }
+        write!(f, "): {}", self.reason)
+    }
 }
 
 impl EngineError {
@@ -84,10 +127,11 @@ impl EngineError {
             | EngineError::InvalidTitle { .. }
             | EngineError::TitleTooLong { .. }
             | EngineError::InvalidCursor
-            | EngineError::InvalidLocation { .. } => 400,
-            EngineError::UnknownLocation { .. } => 404,
+            | EngineError::InvalidLocation { .. }
+            | EngineError::BadImport(_) => 400,
+            EngineError::UnknownLocation { .. } | EngineError::SnapshotNotFound { .. } => 404,
             EngineError::RateLimited => 429,
-            EngineError::Storage { .. } => 500,
+            EngineError::Storage { .. } | EngineError::ExportWrite { .. } => 500,
         }
     }
 
@@ -102,10 +146,11 @@ impl EngineError {
             }
             EngineError::RateLimited => codes::KEY_RATE_LIMITED,
             EngineError::InvalidCursor => codes::INVALID_CURSOR,
-            EngineError::Storage { .. } => codes::INTERNAL_ERROR,
-            EngineError::InvalidLocation { .. } | EngineError::UnknownLocation { .. } => {
-                codes::MALFORMED_REQUEST
-            }
+            EngineError::Storage { .. } | EngineError::ExportWrite { .. } => codes::INTERNAL_ERROR,
+            EngineError::InvalidLocation { .. }
+            | EngineError::UnknownLocation { .. }
+            | EngineError::SnapshotNotFound { .. } => codes::MALFORMED_REQUEST,
+            EngineError::BadImport(_) => codes::INVALID_REQUEST_BODY,
         }
     }
 }
@@ -118,12 +163,13 @@ impl StoreError for EngineError {
             | EngineError::TitleTooLong { .. }
             | EngineError::InvalidCursor
             | EngineError::DuplicateTitle { .. }
-            | EngineError::InvalidLocation { .. } => ErrorKind::Validation,
-            EngineError::NamespaceNotFound { .. } | EngineError::UnknownLocation { .. } => {
-                ErrorKind::NotFound
-            }
+            | EngineError::InvalidLocation { .. }
+            | EngineError::BadImport(_) => ErrorKind::Validation,
+            EngineError::NamespaceNotFound { .. }
+            | EngineError::UnknownLocation { .. }
+            | EngineError::SnapshotNotFound { .. } => ErrorKind::NotFound,
             EngineError::RateLimited => ErrorKind::RateLimited,
-            EngineError::Storage { .. } => ErrorKind::Other,
+            EngineError::Storage { .. } | EngineError::ExportWrite { .. } => ErrorKind::Other,
         }
     }
 
@@ -151,6 +197,33 @@ pub enum MockError {
     /// The default namespace could not be created.
     #[error("kv-mock could not create its namespace: {0}")]
     Setup(#[source] EngineError),
+    /// The address is not loopback and the control routes would require no credential: give a
+    /// token (`--token`, `--control-token`) or allow it (`--allow-insecure`).
+    #[error(
+        "kv-mock will not listen on {addr}, which is not loopback, while its control routes need no token: give --token or --control-token, or --allow-insecure to serve them to anyone who can reach it"
+    )]
+    Insecure {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+    },
+    /// A seed file could not be opened or read.
+    #[error("kv-mock could not read the seed file {}: {source}", file.display())]
+    SeedFile {
+        /// The file.
+        file: std::path::PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A seed file is malformed or holds an item that breaks a rule; nothing was loaded.
+    #[error("kv-mock could not seed from {}: {source}", file.display())]
+    Seed {
+        /// The file.
+        file: std::path::PathBuf,
+        /// What is wrong, and where.
+        #[source]
+        source: EngineError,
+    },
 }
 
 #[cfg(test)]

@@ -51,6 +51,9 @@ pub struct MockBuilder {
     namespaces: Vec<String>,
     account_rate: Option<(u32, Duration)>,
     persist: Option<PathBuf>,
+    seeds: Vec<crate::SeedSpec>,
+    control_token: Option<String>,
+    allow_insecure: bool,
 }
 
 impl Default for MockBuilder {
@@ -65,6 +68,9 @@ impl Default for MockBuilder {
             namespaces: Vec::new(),
             account_rate: None,
             persist: None,
+            seeds: Vec::new(),
+            control_token: None,
+            allow_insecure: false,
         }
     }
 }
@@ -137,9 +143,60 @@ impl MockBuilder {
         self
     }
 
-    /// Binds the socket, creates the namespaces and serves in the background on the current
-    /// tokio runtime.
+    /// Loads `file` (wrangler's bulk JSON, `[{key, value, base64?, expiration?, expiration_ttl?,
+    /// metadata?}]`) into the default namespace before the mock serves, with the seeding rules of
+    /// [`Engine::import`]. Repeatable. A file that is missing, malformed or holds a bad item
+    /// makes [`start`](Self::start) fail ([`MockError::Seed`] names the item), and nothing of
+    /// any seed file is loaded.
+    pub fn seed(mut self, file: impl Into<PathBuf>) -> Self {
+        self.seeds.push(crate::SeedSpec {
+            title: None,
+            file: file.into(),
+        });
+        self
+    }
+
+    /// [`seed`](Self::seed) into the namespace titled `title`, which is created at start (after
+    /// the ones named by [`namespace`](Self::namespace)) when none of them has that title.
+    pub fn seed_into(mut self, title: impl Into<String>, file: impl Into<PathBuf>) -> Self {
+        self.seeds.push(crate::SeedSpec {
+            title: Some(title.into()),
+            file: file.into(),
+        });
+        self
+    }
+
+    /// Makes the control routes (`/__mock/`: reset, restore, import, export, snapshot, faults,
+    /// clock...; not the web page's own files) require `Authorization: Bearer <token>` with this
+    /// token. Without it they require the API's credentials when some are set
+    /// ([`api_token`](Self::api_token), [`email_key`](Self::email_key)), and nothing otherwise.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Allows listening on an address that is not loopback while the control routes require no
+    /// credential (anyone who reaches the port could then reset, restore or import). Off by
+    /// default: such a [`start`](Self::start) fails with [`MockError::Insecure`]; when allowed,
+    /// a warning is logged.
+    pub fn allow_insecure(mut self, allowed: bool) -> Self {
+        self.allow_insecure = allowed;
+        self
+    }
+
+    /// Binds the socket, creates the namespaces, loads the seed files and serves in the
+    /// background on the current tokio runtime.
     pub async fn start(self) -> Result<KvMock, MockError> {
+        let open_control = self.control_token.is_none() && !self.credentials.is_required();
+        if open_control && !self.listen.ip().is_loopback() {
+            if !self.allow_insecure {
+                return Err(MockError::Insecure { addr: self.listen });
+            }
+            tracing::warn!(
+                addr = %self.listen,
+                "kv-mock listens beyond loopback with no token: anyone who reaches it can read, reset, restore and import its data (--allow-insecure)"
+            );
+        }
         let config = EngineConfig {
             limits: self.limits,
             rate_limit: self.rate_limit,
@@ -157,11 +214,16 @@ impl MockBuilder {
                 })?
                 .map_err(MockError::Setup)?,
         };
-        let titles = if self.namespaces.is_empty() {
+        let mut titles = if self.namespaces.is_empty() {
             vec![DEFAULT_NAMESPACE_TITLE.to_owned()]
         } else {
             self.namespaces
         };
+        for title in self.seeds.iter().filter_map(|s| s.title.as_ref()) {
+            if !titles.contains(title) {
+                titles.push(title.clone());
+            }
+        }
         let mut namespaces = Vec::with_capacity(titles.len());
         for title in &titles {
             let kept = engine
@@ -172,6 +234,31 @@ impl MockBuilder {
                 Some(ns) => ns,
                 None => engine.create_namespace(title).map_err(MockError::Setup)?,
             });
+        }
+        if !self.seeds.is_empty() {
+            let seeds: Vec<(String, PathBuf)> = self
+                .seeds
+                .iter()
+                .map(|seed| {
+                    let ns = match &seed.title {
+                        None => namespaces.first(),
+                        Some(t) => namespaces.iter().find(|ns| &ns.title == t),
+                    };
+                    (
+                        ns.map(|ns| ns.id.clone()).unwrap_or_default(),
+                        seed.file.clone(),
+                    )
+                })
+                .collect();
+            let seeding = engine.clone();
+            tokio::task::spawn_blocking(move || crate::seed::load(&seeding, &seeds))
+                .await
+                .map_err(|e| {
+                    MockError::Setup(EngineError::Storage {
+                        op: "seed",
+                        reason: e.to_string(),
+                    })
+                })??;
         }
         let account_id = engine
             .account_id(self.account_id.as_deref())
@@ -189,6 +276,9 @@ impl MockBuilder {
             .served_at(base_url.clone(), namespaces.clone());
         if let Some((max, window)) = self.account_rate {
             state = state.with_account_rate_limit(max, window);
+        }
+        if let Some(token) = self.control_token {
+            state = state.with_control_token(token);
         }
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async {
@@ -391,6 +481,21 @@ impl KvMock {
     /// write (the rest of the reset is done).
     pub fn reset(&self) -> Result<(), EngineError> {
         self.state.reset()
+    }
+}
+
+impl KvMock {
+    /// Freezes every namespace and entry and answers the snapshot's id, for
+    /// [`restore`](Self::restore): a suite seeds once, snapshots, and restores before each test.
+    /// O(1) in memory whatever the state holds (see [`Engine::snapshot`]).
+    pub fn snapshot(&self) -> Result<String, EngineError> {
+        self.state.engine.snapshot()
+    }
+
+    /// Puts back every namespace and entry of the snapshot `id`, at once (see
+    /// [`Engine::restore`]); faults, the request log and the clock are left as they are.
+    pub fn restore(&self, id: &str) -> Result<(), EngineError> {
+        self.state.engine.restore(id)
     }
 }
 

@@ -85,6 +85,22 @@ pub struct ServeArgs {
     /// `namespace_id` lines; in memory without it.
     #[arg(long, value_name = "DIR")]
     pub persist: Option<std::path::PathBuf>,
+    /// Load FILE (wrangler's bulk JSON: `[{key, value, base64?, expiration?, expiration_ttl?,
+    /// metadata?}]`) into the default namespace before `ready`, or with `TITLE=FILE` into the
+    /// namespace titled TITLE (created if no `--namespace` names it). Repeatable. A missing or
+    /// malformed file, or a bad item, stops the start with a message naming the item, and
+    /// nothing of any file is loaded.
+    #[arg(long = "seed", value_name = "[TITLE=]FILE")]
+    pub seeds: Vec<crate::SeedSpec>,
+    /// Require `Authorization: Bearer <TOKEN>` on the control routes (`/__mock/`, but the web
+    /// page's files) instead of the API's credentials (which they require when `--token` or
+    /// `--auth-email`/`--auth-key` is given).
+    #[arg(long, env = "KV_MOCK_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+    /// Listen on an address that is not loopback even though the control routes need no token
+    /// (refused without this flag; a warning is logged with it).
+    #[arg(long)]
+    pub allow_insecure: bool,
 }
 
 impl ServeArgs {
@@ -132,6 +148,16 @@ impl ServeArgs {
         }
         if let Some(dir) = &self.persist {
             builder = builder.persist(dir.clone());
+        }
+        if let Some(token) = &self.control_token {
+            builder = builder.control_token(token.clone());
+        }
+        builder = builder.allow_insecure(self.allow_insecure);
+        for seed in &self.seeds {
+            builder = match &seed.title {
+                None => builder.seed(seed.file.clone()),
+                Some(title) => builder.seed_into(title.clone(), seed.file.clone()),
+            };
         }
         builder
     }

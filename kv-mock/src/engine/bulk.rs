@@ -55,11 +55,7 @@ impl NamespaceHandle {
                     continue;
                 }
             };
-            let checked = self.begin_put_at(&key, now).and_then(|mut put| {
-                put.expire(options.effective_expiration())?;
-                put.entry(value, options.metadata)
-            });
-            match checked {
+            match self.checked_entry(&key, value, options, now, false) {
                 Ok(entry) => batch.push(Write::Put { key, entry }),
                 Err(_) => result.unsuccessful_keys.push(key),
             }

@@ -1,15 +1,17 @@
 //! [`ExpiryIndex`]: the keys that expire, ordered by when, so expired entries are found and
-//! freed without scanning the namespace.
+//! freed without scanning the namespace. A persistent set (`imbl`): a clone costs nothing and
+//! shares every node until one of the two is changed, so a snapshot of a namespace is O(1).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use imbl::OrdSet;
 
 /// Keys with an expiration, ordered by (expiration, key). Sweeping pops from the front every key
 /// whose time has come; the cost is proportional to the keys that expired, never to the size of
 /// the namespace.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct ExpiryIndex {
-    by_time: BTreeSet<(u64, Arc<str>)>,
+    by_time: OrdSet<(u64, Arc<str>)>,
 }
 
 impl ExpiryIndex {
@@ -25,8 +27,8 @@ impl ExpiryIndex {
 
     /// Removes and returns the earliest key whose expiration is `<= now`, if any.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<(u64, Arc<str>)> {
-        match self.by_time.first() {
-            Some((at, _)) if *at <= now => self.by_time.pop_first(),
+        match self.by_time.get_min() {
+            Some((at, _)) if *at <= now => self.by_time.remove_min(),
             _ => None,
         }
     }

@@ -138,6 +138,23 @@ impl NamespaceHandle {
         })
     }
 
+    /// The entry a write of `value` under `key` at `now` stores, every rule of the write checked
+    /// but the per-key write limit (a batch is not subject to it); `seeding` also skips the
+    /// minimum-TTL rule.
+    pub(super) fn checked_entry(
+        &self,
+        key: &str,
+        value: Value,
+        options: PutOptions,
+        now: u64,
+        seeding: bool,
+    ) -> Result<Entry, ValidationError> {
+        let mut put = self.begin_put_at(key, now)?;
+        put.seeding = seeding;
+        put.expire(options.effective_expiration())?;
+        put.entry(value, options.metadata)
+    }
+
     /// Writes `value` under `key`, replacing value, metadata and expiration together. Enforces
     /// every limit, and the per-key write limit when it is on ([`EngineError::RateLimited`]).
     pub fn put_sync(

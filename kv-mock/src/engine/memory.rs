@@ -1,13 +1,35 @@
-//! [`MemoryStorage`]: the in-memory [`Storage`]. Each namespace is a `BTreeMap` of entries by
+//! [`MemoryStorage`]: the in-memory [`Storage`]. Each namespace is an ordered map of entries by
 //! name with an [`ExpiryIndex`], behind one mutex held for one call (never across an await).
+//!
+//! Both are persistent (copy-on-write) structures from `imbl`: a clone shares every node, and a
+//! write to a map that is shared copies only the path to the node it changes (a write to one
+//! that is not shared changes it in place). So [`freeze`](NamespaceStorage::freeze), a snapshot
+//! of the namespace, is O(1), and [`restore`](NamespaceStorage::restore) is a swap of two roots.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::entry::Entry;
 use super::expiry::ExpiryIndex;
 use super::storage::{Counts, NamespaceStorage, Range, Storage, StorageError, Write};
+use imbl::OrdMap;
+
+/// A namespace's entries frozen at one moment ([`NamespaceStorage::freeze`]): immutable, cheap to
+/// take and to keep (it shares its nodes with the live maps until they change).
+#[derive(Debug, Clone)]
+pub(crate) struct Frozen {
+    entries: Entries,
+}
+
+impl Frozen {
+    /// The entries that are live at `now`, in byte order of their names.
+    pub(crate) fn live(&self, now: u64) -> impl Iterator<Item = (&Arc<str>, &Arc<Entry>)> {
+        self.entries
+            .by_name
+            .iter()
+            .filter(move |(_, e)| e.expiration.is_none_or(|at| at > now))
+    }
+}
 
 /// The in-memory storage: nothing outlives the process.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,9 +55,9 @@ pub(crate) struct MemoryNamespace {
 ///
 /// Expired entries are removed (memory freed, not only hidden) by [`sweep`](Self::sweep), which
 /// every call does first; its cost is proportional to the keys that expired since the last one.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Entries {
-    by_name: BTreeMap<Arc<str>, Arc<Entry>>,
+    by_name: OrdMap<Arc<str>, Arc<Entry>>,
     expiry: ExpiryIndex,
     gone: bool,
 }
@@ -121,6 +143,22 @@ impl NamespaceStorage for MemoryNamespace {
         };
     }
 
+    fn freeze(&self, now: u64) -> Result<Frozen, StorageError> {
+        Ok(Frozen {
+            entries: self.live(now)?.clone(),
+        })
+    }
+
+    fn restore(&self, frozen: &Frozen, now: u64) -> Result<(), StorageError> {
+        let mut entries = self.live(now)?;
+        let old = std::mem::replace(&mut *entries, frozen.entries.clone());
+        entries.sweep(now);
+        drop(entries);
+        // The nodes only the old state held are freed after the lock is released.
+        drop(old);
+        Ok(())
+    }
+
     fn counts(&self) -> Counts {
         let entries = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         Counts {
@@ -172,7 +210,7 @@ impl Entries {
     }
 
     fn delete(&mut self, key: &str) {
-        if let Some((name, old)) = self.by_name.remove_entry(key)
+        if let Some((name, old)) = self.by_name.remove_with_key(key)
             && let Some(at) = old.expiration
         {
             self.expiry.remove(at, &name);
@@ -186,7 +224,7 @@ impl Entries {
         };
         let mut iter = self
             .by_name
-            .range::<str, _>((start, Bound::Unbounded))
+            .range::<_, str>((start, Bound::Unbounded))
             .take_while(|(name, _)| name.starts_with(prefix));
         let entries: Vec<_> = iter
             .by_ref()

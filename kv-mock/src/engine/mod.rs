@@ -9,6 +9,7 @@
 //! whole by a write, so a reader never mixes two writes.
 
 mod bulk;
+pub(crate) mod bulk_item;
 mod cursor;
 pub(crate) mod entry;
 mod expiry;
@@ -16,8 +17,10 @@ mod handle;
 pub mod locations;
 mod memory;
 mod rate_limit;
+mod snapshot;
 mod sqlite;
 pub(crate) mod storage;
+pub(crate) mod transfer;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,6 +93,8 @@ pub(crate) struct EngineShared {
     /// location) unless made [`with_locations`](Engine::with_locations).
     locations: Option<Arc<locations::Replication>>,
     namespaces: RwLock<BTreeMap<String, Arc<NamespaceState>>>,
+    /// The snapshots taken ([`Engine::snapshot`]), by id.
+    snapshots: snapshot::Snapshots,
 }
 
 /// One namespace: its id, its title, its entries and its per-key write limit.
@@ -220,6 +225,7 @@ impl Engine {
                 storage,
                 locations: None,
                 namespaces: RwLock::new(BTreeMap::new()),
+                snapshots: snapshot::Snapshots::default(),
             }),
         }
     }

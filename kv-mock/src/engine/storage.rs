@@ -20,6 +20,10 @@
 //! - **Atomicity.** [`write`](NamespaceStorage::write) applies its batch whole or not at all, in
 //!   order (a key given twice ends with its last write); a reader sees all of it or none. Each
 //!   entry is replaced whole, so a reader never mixes two writes.
+//! - **Snapshots.** [`freeze`](NamespaceStorage::freeze) and
+//!   [`restore`](NamespaceStorage::restore) take and put back a namespace's entries whole; the
+//!   frozen form is the in-memory one's persistent maps (the persistent storage keeps its read
+//!   view in one).
 //! - **Deletion.** After [`drop_namespace`](NamespaceStorage::drop_namespace) every call on that
 //!   namespace fails with [`StorageError::Gone`], so a write racing the deletion of its namespace
 //!   is refused rather than stored where nobody can reach it.
@@ -29,6 +33,7 @@
 use std::sync::Arc;
 
 use super::entry::Entry;
+pub(crate) use super::memory::Frozen;
 
 /// Where the namespaces' entries are kept: makes the storage of each new namespace.
 pub(crate) trait Storage: Send + Sync {
@@ -106,6 +111,14 @@ pub(crate) trait NamespaceStorage: Send + Sync {
     /// Removes the namespace and everything in it; every later call fails with
     /// [`StorageError::Gone`].
     fn drop_namespace(&self);
+
+    /// The entries as they are now, frozen (a snapshot of the namespace). In memory this costs
+    /// O(1) (persistent maps); a storage that cannot take one says so with an error.
+    fn freeze(&self, now: u64) -> Result<Frozen, StorageError>;
+
+    /// Puts the entries back as `frozen` holds them, replacing all of them at once (a reader sees
+    /// the state before or the state after); entries of `frozen` that expired at `now` are gone.
+    fn restore(&self, frozen: &Frozen, now: u64) -> Result<(), StorageError>;
 
     /// What is held right now (expired entries not yet removed included), for tests of memory
     /// reclamation.

@@ -6,94 +6,18 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
-use kv_types::expiration::parse_wire_seconds;
 use kv_types::{
     BulkGetEntry, BulkGetRequest, BulkGetResult, BulkGetType, BulkGetWithMetadataResult,
-    BulkResult, Metadata, PutOptions, ValidationError, Value,
+    BulkResult, ValidationError,
 };
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::ApiState;
 use super::body::read_json;
 use super::envelope::ok;
 use super::errors::ApiError;
 use super::path::ApiPath;
-use crate::engine::BulkPut;
-
-/// One item of a bulk write as received: only `key` and `value` (strings) are required for the
-/// request to be readable; the rest is validated per item.
-#[derive(Deserialize)]
-struct WireItem {
-    key: String,
-    value: String,
-    #[serde(default)]
-    base64: Option<bool>,
-    #[serde(default)]
-    expiration: Option<serde_json::Value>,
-    #[serde(default)]
-    expiration_ttl: Option<serde_json::Value>,
-    #[serde(default)]
-    metadata: Option<Box<RawValue>>,
-}
-
-/// A number of seconds as a bulk item carries it: a positive integer, or a string of one.
-fn seconds(v: &serde_json::Value, ttl: bool, state: &ApiState) -> Result<u64, ValidationError> {
-    let limits = state.engine.limits();
-    match v {
-        serde_json::Value::String(s) => parse_wire_seconds(s, ttl, limits),
-        other => parse_wire_seconds(&other.to_string(), ttl, limits),
-    }
-}
-
-/// Decodes one wire item (only its form: the engine checks the rules); a failure makes the item
-/// unsuccessful, not the request.
-fn decode_item(item: WireItem, state: &ApiState) -> Result<BulkPut, String> {
-    let WireItem {
-        key,
-        value,
-        base64,
-        expiration,
-        expiration_ttl,
-        metadata,
-    } = item;
-    let decoded = (|| -> Result<(Value, PutOptions), ValidationError> {
-        let value = if base64.unwrap_or(false) {
-            Value::from(STANDARD.decode(value.as_bytes()).map_err(|e| {
-                ValidationError::ValueNotJson {
-                    reason: format!("value is not valid base64: {e}"),
-                }
-            })?)
-        } else {
-            Value::from(value)
-        };
-        let mut options = PutOptions::new();
-        match (&expiration_ttl, &expiration) {
-            (Some(ttl), _) if !ttl.is_null() => {
-                options.expiration_ttl = Some(seconds(ttl, true, state)?);
-            }
-            (_, Some(at)) if !at.is_null() => {
-                options.expiration = Some(seconds(at, false, state)?);
-            }
-            _ => {}
-        }
-        if let Some(m) = metadata {
-            options.metadata = Some(Metadata::from_json_any_size(m.get())?);
-        }
-        Ok((value, options))
-    })();
-    match decoded {
-        Ok((value, options)) => Ok(BulkPut {
-            key,
-            value,
-            options,
-        }),
-        Err(_) => Err(key),
-    }
-}
+use crate::engine::bulk_item::WireItem;
 
 fn too_large(max: usize) -> impl Fn(usize) -> ValidationError {
     move |len| ValidationError::BulkTooLarge { len, max }
@@ -119,7 +43,12 @@ pub(crate) async fn bulk_write(
         "a JSON array of {key, value, base64?, expiration?, expiration_ttl?, metadata?}",
     )
     .await?;
-    let result = ns.bulk_put_items(items.into_iter().map(|item| decode_item(item, &state)))?;
+    // A decoding failure makes the item unsuccessful, not the request.
+    let result = ns.bulk_put_items(
+        items
+            .into_iter()
+            .map(|item| item.decode(&limits).map_err(|(key, _)| key)),
+    )?;
     Ok(ok(result))
 }
 

@@ -12,7 +12,7 @@ pub(crate) mod errors;
 mod keys;
 mod namespaces;
 pub(crate) mod path;
-mod query;
+pub(crate) mod query;
 mod values;
 
 use std::sync::Arc;
@@ -42,6 +42,9 @@ pub struct ApiState {
     pub(crate) engine: Engine,
     pub(crate) account_id: Arc<str>,
     pub(crate) credentials: Arc<Credentials>,
+    /// What the control routes under `/__mock/` accept: the API's credentials, or a separate
+    /// control token ([`with_control_token`](Self::with_control_token)).
+    pub(crate) control_credentials: Arc<Credentials>,
     pub(crate) account_limiter: Option<Arc<account_rate::AccountLimiter>>,
     pub(crate) faults: Arc<FaultSet>,
     pub(crate) log: Arc<RequestLog>,
@@ -68,10 +71,12 @@ impl ApiState {
         credentials: Credentials,
     ) -> ApiState {
         let initial = engine.list_namespaces();
+        let credentials = Arc::new(credentials);
         ApiState {
             engine,
             account_id: Arc::from(account_id.into()),
-            credentials: Arc::new(credentials),
+            control_credentials: Arc::clone(&credentials),
+            credentials,
             account_limiter: None,
             faults: Arc::default(),
             log: Arc::default(),
@@ -105,6 +110,13 @@ impl ApiState {
             window,
             self.engine.clock().clone(),
         )));
+        self
+    }
+
+    /// Makes the control routes (`/__mock/`, but the web page's own files) require
+    /// `Authorization: Bearer <token>` with this token instead of the API's credentials.
+    pub fn with_control_token(mut self, token: impl Into<String>) -> ApiState {
+        self.control_credentials = Arc::new(Credentials::none().with_token(token));
         self
     }
 
@@ -222,7 +234,7 @@ pub fn router(state: ApiState) -> Router {
         .option_layer(auth)
         .option_layer(account_rate);
     api.layer(layers)
-        .merge(crate::control::routes())
+        .merge(crate::control::routes(&state))
         .with_state(state)
 }
 

@@ -971,6 +971,9 @@ async fn account_rate_limit_when_configured() {
     f.get("k").await.error(404, codes::KEY_NOT_FOUND);
 }
 
+/// The credentials of the fixture with a token.
+const AUTH: &[(&str, &str)] = &[("authorization", "Bearer secret")];
+
 #[tokio::test]
 async fn faults_log_and_control_routes_are_part_of_the_router() {
     let f = fixture_with(
@@ -978,13 +981,13 @@ async fn faults_log_and_control_routes_are_part_of_the_router() {
         false,
         Credentials::none().with_token("secret"),
     );
-    // The control routes need no credentials.
+    // The control routes need the API's credentials, as the API does.
+    let fault = r#"{"kind": "status", "status": 503, "method": "PUT", "key": "a/b"}"#;
+    f.call(Method::POST, "/__mock/faults", fault)
+        .await
+        .error(403, codes::AUTHENTICATION_ERROR);
     let r = f
-        .call(
-            Method::POST,
-            "/__mock/faults",
-            r#"{"kind": "status", "status": 503, "method": "PUT", "key": "a/b"}"#,
-        )
+        .call_with(Method::POST, "/__mock/faults", AUTH, fault)
         .await;
     assert_eq!(r.result()["action"]["status"], json!(503));
     // The fault applies before authentication, to the request it matches (the decoded key).
@@ -1004,11 +1007,16 @@ async fn faults_log_and_control_routes_are_part_of_the_router() {
         .await;
     assert_eq!(r.result(), json!(null));
     assert_eq!(
-        f.call(Method::GET, "/__mock/faults", "").await.result(),
+        f.call_with(Method::GET, "/__mock/faults", AUTH, "")
+            .await
+            .result(),
         json!([])
     );
     // Every API request is logged with its status and decoded key; control requests are not.
-    let log = f.call(Method::GET, "/__mock/requests", "").await.result();
+    let log = f
+        .call_with(Method::GET, "/__mock/requests", AUTH, "")
+        .await
+        .result();
     let seen: Vec<(Json, Json, Json)> = log
         .as_array()
         .expect("a list")
@@ -1024,14 +1032,18 @@ async fn faults_log_and_control_routes_are_part_of_the_router() {
         ]
     );
     // A reset through the control routes leaves the namespace the router started with, empty.
-    f.call(Method::POST, "/__mock/reset", "").await.result();
+    f.call_with(Method::POST, "/__mock/reset", AUTH, "")
+        .await
+        .result();
     assert!(f.engine.namespace(&f.ns).is_some());
     assert!(f.engine.entry(&f.ns, "a/b").is_none());
     assert_eq!(
-        f.call(Method::GET, "/__mock/requests", "").await.result(),
+        f.call_with(Method::GET, "/__mock/requests", AUTH, "")
+            .await
+            .result(),
         json!([])
     );
-    f.call(Method::GET, "/__mock/nowhere", "")
+    f.call_with(Method::GET, "/__mock/nowhere", AUTH, "")
         .await
         .error(404, codes::ROUTE_NOT_FOUND);
 }

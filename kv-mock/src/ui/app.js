@@ -567,23 +567,31 @@ async function tick() {
   setTimeout(tick, TICK_MS);
 }
 
+/** Where the API is and the clock: the first reads, which need the token when one is set. */
+async function loadInfo() {
+  const info = await control("GET", "/info");
+  state.apiBase = new URL(info.base_url, location.href).pathname;
+  state.account = info.account_id;
+  state.clock = await control("GET", "/clock");
+  renderClock();
+}
+
 async function start() {
+  // The one token field serves the API and the control routes (both require it when set).
   const token = sessionStorage.getItem("kv-mock-token");
   if (token) $("api-token").value = token;
   $("api-token").addEventListener("change", (ev) => {
     sessionStorage.setItem("kv-mock-token", ev.target.value);
     attempt(async () => {
+      if (!state.account) {
+        await loadInfo();
+        document.body.setAttribute("data-ready", "yes");
+      }
       await loadNamespaces();
       await listKeys("");
     });
   });
-  const ok = await attempt(async () => {
-    const info = await control("GET", "/info");
-    state.apiBase = new URL(info.base_url, location.href).pathname;
-    state.account = info.account_id;
-    state.clock = await control("GET", "/clock");
-    renderClock();
-  }, null, true);
+  const ok = await attempt(loadInfo, null, true);
   for (const p of panels) await attempt(() => p.init(), null, true);
   document.body.setAttribute("data-ready", ok ? "yes" : "failed");
   setTimeout(tick, TICK_MS);

@@ -118,10 +118,25 @@ fn the_script_never_parses_data_as_html() {
 }
 
 #[tokio::test]
-async fn the_page_needs_no_api_credentials_like_the_other_control_routes() {
+async fn the_page_needs_no_credentials_but_the_control_routes_do() {
     let (status, headers, _) = get(UI_PATH, Credentials::none().with_token("secret")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
+    for file in ["/app.js", "/app.css", "/"] {
+        let (status, _, _) = get(
+            &format!("{UI_PATH}{file}"),
+            Credentials::none().with_token("secret"),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{file}: the page's own files hold no data"
+        );
+    }
+    // What the page reads, the control routes, needs the token it sends.
+    let (status, _, body) = get("/__mock/info", Credentials::none().with_token("secret")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _, body) = get(&format!("{UI_PATH}/nope.js"), Credentials::none()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(body.contains("No control route"), "{body}");

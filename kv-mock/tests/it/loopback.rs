@@ -423,9 +423,16 @@ async fn auth_over_the_wire() {
         .await
         .expect("list");
     assert_eq!(r.status(), 200);
-    // Control endpoints need no credentials.
+    // Control endpoints need the same credentials (tests/it/control_auth.rs has the rest).
     let r = client
         .get(control_url(&mock, "/clock"))
+        .send()
+        .await
+        .expect("clock");
+    assert_eq!(r.status(), 403);
+    let r = client
+        .get(control_url(&mock, "/clock"))
+        .bearer_auth("tok")
         .send()
         .await
         .expect("clock");

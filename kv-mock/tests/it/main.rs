@@ -7,7 +7,9 @@
 
 mod concurrency;
 mod conformance;
+mod control_auth;
 mod crash;
+mod data;
 mod garbage;
 mod hostile;
 mod loopback;

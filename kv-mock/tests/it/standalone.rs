@@ -76,7 +76,7 @@ fn standalone_server_prints_and_serves() {
         .expect("runtime");
     rt.block_on(async {
         let client = reqwest::Client::new();
-        // The web page, printed as `ui_url`, needs no API credentials (like the control routes).
+        // The web page, printed as `ui_url`, needs no credentials (its files hold no data).
         assert_eq!(ui_url, format!("{origin}/__mock/ui"));
         let r = client.get(&ui_url).send().await.expect("the page");
         assert_eq!(r.status(), 200);
@@ -135,9 +135,18 @@ fn standalone_server_prints_and_serves() {
             r.headers().get("expiration").and_then(|v| v.to_str().ok()),
             Some("1700000060")
         );
-        // Move the frozen clock over HTTP: the key expires.
+        // Move the frozen clock over HTTP (the control routes need the token too): the key
+        // expires.
         let r = client
             .post(format!("{origin}/__mock/clock/advance"))
+            .body(json!({"seconds": 60}).to_string())
+            .send()
+            .await
+            .expect("advance");
+        assert_eq!(r.status(), 403, "the control routes need the API token");
+        let r = client
+            .post(format!("{origin}/__mock/clock/advance"))
+            .bearer_auth("t0ken")
             .body(json!({"seconds": 60}).to_string())
             .send()
             .await
@@ -153,6 +162,7 @@ fn standalone_server_prints_and_serves() {
         assert_eq!(r.status(), 404);
         let r = client
             .get(format!("{origin}/__mock/requests"))
+            .bearer_auth("t0ken")
             .send()
             .await
             .expect("requests");

@@ -375,6 +375,37 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
     );
     screenshot(&c, &artifacts, "phone-390.png").await;
 
+    // A mock with a token: the page's own files load, what it reads fails until the token is
+    // typed, and then the page sends it to the control routes as well as to the API.
+    let guarded = KvMock::builder()
+        .api_token("ui-secret")
+        .start()
+        .await
+        .expect("mock");
+    c.goto(&guarded.ui_url()).await.expect("open the page");
+    wait_for(
+        &c,
+        "the page to fail without the token",
+        "return document.body.getAttribute('data-ready') === 'failed';",
+        vec![],
+    )
+    .await;
+    fill(&c, "#api-token", "ui-secret").await;
+    c.execute(
+        "document.getElementById('api-token').dispatchEvent(new Event('change'));",
+        vec![],
+    )
+    .await
+    .expect("script runs");
+    wait_for(
+        &c,
+        "the control routes and the API read with the token",
+        "return document.body.getAttribute('data-ready') === 'yes' && \
+         document.getElementById('namespace-list').textContent.includes('kv-mock');",
+        vec![],
+    )
+    .await;
+
     c.close().await.expect("close the session");
     let _ = std::fs::remove_dir_all(&profile);
 }

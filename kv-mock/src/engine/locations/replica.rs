@@ -200,6 +200,23 @@ impl NamespaceStorage for LocationStorage {
         });
     }
 
+    fn freeze(&self, _now: u64) -> Result<super::super::storage::Frozen, StorageError> {
+        // Writes still travelling between locations have no place in a snapshot.
+        Err(StorageError::io(
+            "snapshots are not available with locations",
+        ))
+    }
+
+    fn restore(
+        &self,
+        _frozen: &super::super::storage::Frozen,
+        _now: u64,
+    ) -> Result<(), StorageError> {
+        Err(StorageError::io(
+            "snapshots are not available with locations",
+        ))
+    }
+
     fn counts(&self) -> Counts {
         self.set.replicas[self.at].entries.counts()
     }

@@ -20,7 +20,9 @@ use kv_types::Metadata;
 use rusqlite::Connection;
 
 use super::entry::Entry;
-use super::storage::{Counts, NamespaceStorage, Pending, Range, Storage, StorageError, Write};
+use super::storage::{
+    Counts, Frozen, NamespaceStorage, Pending, Range, Storage, StorageError, Write,
+};
 use writer::{NsState, Op, Writer};
 
 pub(crate) use schema::FILE_NAME;
@@ -294,6 +296,20 @@ impl NamespaceStorage for SqliteNamespace {
             // Readers must not see it anyway.
             self.state.view.drop_namespace();
         }
+    }
+
+    fn freeze(&self, now: u64) -> Result<Frozen, StorageError> {
+        self.state.view.freeze(now)
+    }
+
+    fn restore(&self, frozen: &Frozen, now: u64) -> Result<(), StorageError> {
+        self.writer
+            .run(Op::Restore {
+                ns: Arc::clone(&self.state),
+                frozen: frozen.clone(),
+                now,
+            })
+            .map(drop)
     }
 
     fn counts(&self) -> Counts {

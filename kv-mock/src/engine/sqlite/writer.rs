@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, params};
 
 use super::super::entry::Entry;
 use super::super::memory::MemoryNamespace;
-use super::super::storage::{NamespaceStorage, StorageError, Write};
+use super::super::storage::{Frozen, NamespaceStorage, StorageError, Write};
 
 /// Most jobs committed in one transaction.
 const MAX_GROUP: usize = 4096;
@@ -50,6 +50,13 @@ pub(super) enum Op {
     Sweep { ns: Arc<NsState>, now: u64 },
     /// Removes every entry of a namespace.
     Clear { ns: Arc<NsState> },
+    /// Replaces every entry of a namespace with the live ones of a snapshot (a rewrite of its
+    /// rows, in the group's one transaction).
+    Restore {
+        ns: Arc<NsState>,
+        frozen: Frozen,
+        now: u64,
+    },
     /// Stores a namespace's new title.
     Rename { ns: Arc<NsState>, title: String },
     /// Removes a namespace and its entries.
@@ -222,6 +229,7 @@ fn statements(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<Answer> {
         Op::Write { ns, .. }
         | Op::Sweep { ns, .. }
         | Op::Clear { ns }
+        | Op::Restore { ns, .. }
         | Op::Rename { ns, .. }
         | Op::Drop { ns } => Some(ns),
         Op::Create { .. } | Op::Set { .. } => None,
@@ -250,6 +258,13 @@ fn statements(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<Answer> {
         Op::Clear { ns } => {
             tx.prepare_cached("DELETE FROM entries WHERE ns = ?1")?
                 .execute([ns.row])?;
+        }
+        Op::Restore { ns, frozen, now } => {
+            tx.prepare_cached("DELETE FROM entries WHERE ns = ?1")?
+                .execute([ns.row])?;
+            for (key, entry) in frozen.live(*now) {
+                put(tx, ns.row, key, entry)?;
+            }
         }
         Op::Rename { ns, title } => {
             tx.prepare_cached("UPDATE namespaces SET title = ?2 WHERE ns = ?1")?
@@ -282,6 +297,7 @@ fn apply(op: Op) {
         Op::Write { ns, batch, now } => ns.view.write(batch, now),
         Op::Sweep { ns, now } => ns.view.sweep(now),
         Op::Clear { ns } => ns.view.clear(),
+        Op::Restore { ns, frozen, now } => ns.view.restore(&frozen, now),
         Op::Drop { ns } => {
             ns.view.drop_namespace();
             Ok(())

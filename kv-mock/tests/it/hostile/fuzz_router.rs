@@ -95,7 +95,7 @@ async fn router_worker(seed: u64, requests: usize) -> Tally {
                 String::from_utf8_lossy(&answer.body[..answer.body.len().min(500)])
             )
         });
-        // The control routes need no credentials (and are the same router's).
+        // The control routes have a rule of their own (tests/it/control_auth.rs).
         let to_control = case.target == "/__mock" || case.target.starts_with("/__mock/");
         if guarded_case && !case.valid_auth && !to_control {
             let expected_code =
