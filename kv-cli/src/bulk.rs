@@ -24,8 +24,8 @@ use crate::args::{BulkArgs, BulkCommand};
 use crate::bulk_items::{self, Bad, ItemError};
 use crate::connect;
 use crate::failure::CliError;
-use kv_types::bulk_file::{ArrayScanner, Malformed};
 use crate::output;
+use kv_types::bulk_file::{ArrayScanner, Malformed};
 
 /// Items per call of kv-client's bulk functions.
 pub(crate) const BATCH: usize = 1000;

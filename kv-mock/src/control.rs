@@ -60,12 +60,18 @@ async fn body<T: serde::de::DeserializeOwned>(
 }
 
 async fn info(State(s): State<ApiState>) -> Response {
-    ok(json!({
-        "base_url": &*s.served.base_url,
+    let mut info = json!({
+        "base_url": s.base_url(),
         "account_id": &*s.account_id,
         "namespace_id": s.served.initial.first().map(|n| n.id.clone()),
         "namespaces": s.engine.list_namespaces(),
-    }))
+    });
+    // With locations: which one answers, and where every one is served.
+    if let Some(location) = s.location_name() {
+        info["location"] = json!(location);
+        info["locations"] = json!(s.served.locations);
+    }
+    ok(info)
 }
 
 fn clock_json(engine: &Engine) -> serde_json::Value {

@@ -22,5 +22,5 @@ pub use fault::{Fault, FaultAction, FaultMatch};
 pub use http::{ApiState, BASE_PATH, Credentials, router};
 pub use kv_types::KvStore;
 pub use request_log::RequestRecord;
-pub use server::{DEFAULT_NAMESPACE_TITLE, KvMock, MockBuilder};
+pub use server::{DEFAULT_NAMESPACE_TITLE, KvMock, MockBuilder, MockLocation};
 pub use ui::UI_PATH;

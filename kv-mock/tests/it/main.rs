@@ -8,6 +8,7 @@ mod concurrency;
 mod conformance;
 mod garbage;
 mod hostile;
+mod locations;
 mod loopback;
 mod oversize;
 mod standalone;
