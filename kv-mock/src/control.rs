@@ -1,5 +1,8 @@
-//! The control endpoints under `/__mock/`: clock, rate limit, faults, request log, reset. The
-//! same controls [`KvMock`](crate::KvMock) offers in Rust, for suites in other languages.
+//! The control endpoints under `/__mock/`: clock, rate limit, faults, request log, reset, and
+//! locations ([`locations`]). The same controls [`KvMock`](crate::KvMock) offers in Rust, for
+//! suites in other languages.
+
+mod locations;
 
 use std::time::Duration;
 
@@ -290,6 +293,7 @@ pub(crate) fn routes() -> Router<ApiState> {
             get(list_requests).delete(clear_requests),
         )
         .route(&format!("{p}/reset"), post(reset))
+        .merge(locations::routes())
         .merge(crate::ui::routes())
         .route(p, any(not_found))
         .route(&format!("{p}/"), any(not_found))

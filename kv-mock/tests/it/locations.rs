@@ -166,3 +166,217 @@ async fn without_locations_nothing_changes() {
     assert_eq!(r.status(), 200);
     assert_eq!(json_of(r).await["result"], json!([]));
 }
+
+fn control(mock: &KvMock, rest: &str) -> String {
+    format!("http://{}/__mock{rest}", mock.addr())
+}
+
+/// POSTs `body` to the control route `rest`, expecting `status`; the envelope's result.
+async fn post_control(
+    client: &reqwest::Client,
+    mock: &KvMock,
+    rest: &str,
+    body: Json,
+    status: u16,
+) -> Json {
+    let r = client
+        .post(control(mock, rest))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("control request");
+    assert_eq!(r.status(), status, "POST /__mock{rest} {body}");
+    json_of(r).await["result"].clone()
+}
+
+#[tokio::test]
+async fn a_delete_propagates_the_same_way() {
+    let mock = three_locations().await;
+    let client = reqwest::Client::new();
+    put(&client, &mock, "iad", "k", "v").await;
+    mock.clock().advance(DELAY);
+    assert_eq!(get(&client, &mock, "fra", "k").await.as_deref(), Some("v"));
+    let r = client
+        .delete(at(&mock, "iad", "/values/k"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 200);
+    assert_eq!(get(&client, &mock, "iad", "k").await, None);
+    assert_eq!(get(&client, &mock, "fra", "k").await.as_deref(), Some("v"));
+    mock.clock().advance(DELAY);
+    assert_eq!(get(&client, &mock, "fra", "k").await, None);
+    assert_eq!(get(&client, &mock, "sin", "k").await, None);
+}
+
+#[tokio::test]
+async fn two_writes_of_one_key_at_two_locations_converge_to_the_later_one() {
+    let mock = three_locations().await;
+    let client = reqwest::Client::new();
+    put(&client, &mock, "iad", "k", "first").await;
+    mock.clock().advance(Duration::from_secs(2));
+    put(&client, &mock, "fra", "k", "second").await;
+    // Each sees its own write before the other's arrives.
+    assert_eq!(
+        get(&client, &mock, "iad", "k").await.as_deref(),
+        Some("first")
+    );
+    assert_eq!(
+        get(&client, &mock, "fra", "k").await.as_deref(),
+        Some("second")
+    );
+    // iad's write reaches fra first (at 10 s) and loses there to the newer one already held.
+    mock.clock().advance(DELAY);
+    for l in ["iad", "fra", "sin"] {
+        assert_eq!(
+            get(&client, &mock, l, "k").await.as_deref(),
+            Some("second"),
+            "at {l}"
+        );
+        assert_eq!(
+            metadata(&client, &mock, l, "k").await,
+            json!({ "from": "fra" }),
+            "at {l}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_control_routes_show_pending_writes_and_settle_them() {
+    let mock = three_locations().await;
+    let client = reqwest::Client::new();
+    put(&client, &mock, "iad", "k", "v").await;
+    let r = client
+        .get(control(&mock, "/locations"))
+        .send()
+        .await
+        .expect("locations");
+    assert_eq!(r.status(), 200);
+    let status = json_of(r).await["result"].clone();
+    assert!(status["seed"].is_u64(), "{status}");
+    let locations = status["locations"].as_array().expect("a list");
+    assert_eq!(locations.len(), 3);
+    assert_eq!(locations[0]["name"], "iad");
+    assert_eq!(locations[0]["base_url"], mock.base_url());
+    assert_eq!(locations[0]["pending"], json!([]));
+    let due = T0 * 1000 + 10_000;
+    assert_eq!(
+        locations[1]["pending"],
+        json!([{ "namespace": mock.namespace_id(), "key": "k", "kind": "put", "from": "iad",
+                 "to": "fra", "due_ms": due, "held": false }])
+    );
+    let settled = post_control(&client, &mock, "/settle", json!({}), 200).await;
+    assert!(
+        settled["locations"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .all(|l| l["pending"] == json!([]))
+    );
+    assert_eq!(get(&client, &mock, "sin", "k").await.as_deref(), Some("v"));
+    // Every location answers the control routes; info names the one that answered.
+    let r = client
+        .get(format!(
+            "http://{}/__mock/info",
+            mock.location("sin").expect("sin").addr()
+        ))
+        .send()
+        .await
+        .expect("info");
+    let info = json_of(r).await["result"].clone();
+    assert_eq!(info["location"], "sin");
+    assert_eq!(
+        info["base_url"],
+        mock.location("sin").expect("sin").base_url()
+    );
+}
+
+#[tokio::test]
+async fn a_partition_holds_writes_back_and_both_sides_converge_after_healing() {
+    let mock = three_locations().await;
+    let client = reqwest::Client::new();
+    let cut = post_control(
+        &client,
+        &mock,
+        "/partition",
+        json!({ "location": "sin" }),
+        200,
+    )
+    .await;
+    assert_eq!(cut["locations"][2]["partitioned"], true);
+    put(&client, &mock, "iad", "k", "from iad").await;
+    mock.clock().advance(Duration::from_secs(2));
+    put(&client, &mock, "sin", "k", "from sin").await;
+    put(&client, &mock, "sin", "only-sin", "x").await;
+    mock.clock().advance(DELAY * 3);
+    mock.settle();
+    // Nothing crossed the partition; fra got iad's write.
+    assert_eq!(
+        get(&client, &mock, "fra", "k").await.as_deref(),
+        Some("from iad")
+    );
+    assert_eq!(
+        get(&client, &mock, "sin", "k").await.as_deref(),
+        Some("from sin")
+    );
+    assert_eq!(get(&client, &mock, "iad", "only-sin").await, None);
+    let held = client
+        .get(control(&mock, "/locations"))
+        .send()
+        .await
+        .expect("locations");
+    let held = json_of(held).await["result"].clone();
+    assert!(
+        held["locations"][2]["pending"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .all(|p| p["held"] == true)
+    );
+    // Heal (every location, `{}`): everything held is due, and the later write wins everywhere.
+    post_control(&client, &mock, "/heal", json!({}), 200).await;
+    for l in ["iad", "fra", "sin"] {
+        assert_eq!(
+            get(&client, &mock, l, "k").await.as_deref(),
+            Some("from sin"),
+            "at {l}"
+        );
+        assert_eq!(
+            get(&client, &mock, l, "only-sin").await.as_deref(),
+            Some("x"),
+            "at {l}"
+        );
+    }
+    // Bad bodies and unknown locations are typed errors.
+    post_control(&client, &mock, "/partition", json!({}), 400).await;
+    post_control(
+        &client,
+        &mock,
+        "/partition",
+        json!({ "location": "lhr" }),
+        404,
+    )
+    .await;
+    post_control(&client, &mock, "/heal", json!({ "where": "sin" }), 400).await;
+}
+
+#[tokio::test]
+async fn the_rust_controls_partition_and_heal() {
+    let mock = three_locations().await;
+    mock.partition("fra").expect("fra exists");
+    assert!(mock.partition("lhr").is_err());
+    let iad = mock.store_at("iad").expect("iad");
+    let fra = mock.store_at("fra").expect("fra");
+    iad.put_sync("k", "v".into(), kv_types::PutOptions::new())
+        .expect("put");
+    mock.clock().advance(DELAY);
+    assert_eq!(fra.get_sync("k").expect("get"), None);
+    let status = mock.location_status();
+    assert!(status[1].partitioned && status[1].pending.iter().all(|p| p.held));
+    mock.heal("fra").expect("fra exists");
+    assert_eq!(
+        fra.get_sync("k").expect("get").map(|v| v.value),
+        Some("v".into())
+    );
+}
