@@ -151,6 +151,10 @@ pub enum MockError {
     /// The default namespace could not be created.
     #[error("kv-mock could not create its namespace: {0}")]
     Setup(#[source] EngineError),
+    /// The locations asked for cannot be served: an invalid or repeated name, or locations
+    /// with persistence (their replicas are kept in memory).
+    #[error("kv-mock could not set up its locations: {0}")]
+    Locations(#[source] EngineError),
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ impl MockBuilder {
             self.persist,
         ) {
             (Some(locations), _) => {
-                Engine::with_locations(config, locations).map_err(MockError::Setup)?
+                Engine::with_locations(config, locations).map_err(MockError::Locations)?
             }
             (None, None) => Engine::new(config),
             (None, Some(dir)) => {

@@ -28,7 +28,7 @@ impl LocationPlan {
             return Ok(None);
         };
         if persist {
-            return Err(MockError::Setup(EngineError::InvalidLocation {
+            return Err(MockError::Locations(EngineError::InvalidLocation {
                 name: first.clone(),
                 reason: "locations keep their replicas in memory: persistence (--persist) \
                          works only without locations",

@@ -380,3 +380,133 @@ async fn the_rust_controls_partition_and_heal() {
         Some("v".into())
     );
 }
+
+/// Kills the standalone server if a test fails before it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs the standalone binary with `args` and returns it with the lines it printed before
+/// `ready`.
+fn standalone(args: &[&str]) -> (Child, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kv-mock"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let lines = BufReader::new(stdout)
+        .lines()
+        .map(|l| l.expect("a line"))
+        .take_while(|l| l != "ready")
+        .take(20)
+        .collect();
+    (child, lines)
+}
+
+#[test]
+fn the_standalone_server_serves_locations_and_prints_them() {
+    let (_child, lines) = standalone(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--location",
+        "iad",
+        "--location",
+        "fra",
+        "--propagation-seed",
+        "42",
+        "--propagation-delay",
+        "5..5",
+        "--frozen-at",
+        "1700000000",
+        "--no-rate-limit",
+    ]);
+    let value = |name: &str| {
+        lines
+            .iter()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(value("propagation_seed"), ["42"], "{lines:?}");
+    let located = value("location");
+    assert_eq!(located.len(), 2, "{lines:?}");
+    let (iad, fra) = (
+        located[0].strip_prefix("iad ").expect("iad first"),
+        located[1].strip_prefix("fra ").expect("fra second"),
+    );
+    assert_eq!(value("base_url"), [iad]);
+    assert_ne!(iad, fra);
+    let ns = value("namespace_id")[0]
+        .split(' ')
+        .next()
+        .expect("an id")
+        .to_owned();
+    let account = value("account_id")[0].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let url =
+            |base: &str| format!("{base}/accounts/{account}/storage/kv/namespaces/{ns}/values/k");
+        let r = client.put(url(iad)).body("v").send().await.expect("put");
+        assert_eq!(r.status(), 200);
+        let r = client.get(url(fra)).send().await.expect("get");
+        assert_eq!(r.status(), 404, "not yet at fra");
+        let origin = iad.trim_end_matches("/client/v4");
+        let r = client
+            .post(format!("{origin}/__mock/clock/advance"))
+            .header("content-type", "application/json")
+            .body(r#"{"seconds": 5}"#)
+            .send()
+            .await
+            .expect("advance");
+        assert_eq!(r.status(), 200);
+        let r = client.get(url(fra)).send().await.expect("get");
+        assert_eq!(r.status(), 200, "at fra after the delay");
+        assert_eq!(r.text().await.expect("body"), "v");
+    });
+}
+
+#[test]
+fn the_standalone_server_refuses_locations_it_cannot_serve() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kv-mock"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .expect("the binary runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let dir = dir.path().to_str().expect("a UTF-8 path");
+    let (ok, err) = run(&["--location", "iad", "--location", "fra", "--persist", dir]);
+    assert!(!ok && err.contains("--persist"), "{err}");
+    let (ok, err) = run(&["--location", "iad", "--propagation-delay", "9..3"]);
+    assert!(!ok && err.contains("MIN is greater than MAX"), "{err}");
+    let (ok, err) = run(&["--location", "iad", "--propagation-delay", "soon"]);
+    assert!(!ok && err.contains("not a number of seconds"), "{err}");
+    let (ok, err) = run(&["--location", "IAD"]);
+    assert!(
+        !ok && err.contains("a location name is 1 to 32 characters"),
+        "{err}"
+    );
+    let (ok, err) = run(&["--location", "iad", "--location", "iad"]);
+    assert!(!ok && err.contains("unique"), "{err}");
+    let (ok, err) = run(&["--propagation-seed", "1"]);
+    assert!(!ok && err.contains("--location"), "{err}");
+}
