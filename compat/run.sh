@@ -3,12 +3,14 @@
 # Python SDK, wrangler, and an oversize upload from Python's urllib and Node's fetch (the 413 must
 # reach them). Installs them from the package registries (pinned versions), starts the server on
 # a free loopback port with a token, runs each script, stops the server.
-# Usage: compat/run.sh [ts|python|wrangler|oversize ...]   (default: all four)
+# The `locations` suite starts a second server with two locations and runs the Python SDK against
+# both (stale reads, then the converged value after /__mock/settle).
+# Usage: compat/run.sh [ts|python|wrangler|oversize|locations ...]   (default: all five)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(ts python wrangler oversize)
+[ ${#suites[@]} -gt 0 ] || suites=(ts python wrangler oversize locations)
 
 echo "== installing the real clients"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
@@ -32,6 +34,23 @@ export KV_NAMESPACE_ID="$(awk '$1=="namespace_id"{print $2; exit}' "$out")"
 export KV_TOKEN="$token"
 echo "kv-mock at $KV_BASE_URL"
 
+# The Python SDK against a server with two locations (its own process, stopped at the end).
+locations_suite() (
+  loc_out="$(mktemp)"
+  "$target_dir/debug/kv-mock" --listen 127.0.0.1:0 --token "$token" \
+    --location iad --location fra --propagation-delay 60 >"$loc_out" 2>&1 &
+  loc_pid=$!
+  trap 'kill "$loc_pid" 2>/dev/null || true; rm -f "$loc_out"' EXIT
+  for _ in $(seq 1 100); do grep -q '^ready' "$loc_out" && break; sleep 0.1; done
+  grep -q '^ready' "$loc_out" || { echo "kv-mock with locations did not start:"; cat "$loc_out"; exit 1; }
+  grep '^propagation_seed' "$loc_out"
+  KV_IAD_URL="$(awk '$1=="location" && $2=="iad"{print $3}' "$loc_out")" \
+    KV_FRA_URL="$(awk '$1=="location" && $2=="fra"{print $3}' "$loc_out")" \
+    KV_ACCOUNT_ID="$(awk '$1=="account_id"{print $2}' "$loc_out")" \
+    KV_NAMESPACE_ID="$(awk '$1=="namespace_id"{print $2; exit}' "$loc_out")" \
+    "$here/.venv/bin/python" "$here/python_locations.py"
+)
+
 for suite in "${suites[@]}"; do
   echo "== $suite"
   case "$suite" in
@@ -42,6 +61,7 @@ for suite in "${suites[@]}"; do
       "$here/.venv/bin/python" "$here/oversize.py"
       "$node22" "$here/oversize.mjs"
       ;;
+    locations) locations_suite ;;
     *) echo "unknown suite $suite"; exit 2 ;;
   esac
 done

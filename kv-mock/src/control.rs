@@ -1,5 +1,8 @@
-//! The control endpoints under `/__mock/`: clock, rate limit, faults, request log, reset. The
-//! same controls [`KvMock`](crate::KvMock) offers in Rust, for suites in other languages.
+//! The control endpoints under `/__mock/`: clock, rate limit, faults, request log, reset, and
+//! locations ([`locations`]). The same controls [`KvMock`](crate::KvMock) offers in Rust, for
+//! suites in other languages.
+
+mod locations;
 
 use std::time::Duration;
 
@@ -61,12 +64,18 @@ pub(crate) async fn body<T: serde::de::DeserializeOwned>(
 }
 
 async fn info(State(s): State<ApiState>) -> Response {
-    ok(json!({
-        "base_url": &*s.served.base_url,
+    let mut info = json!({
+        "base_url": s.base_url(),
         "account_id": &*s.account_id,
         "namespace_id": s.served.initial.first().map(|n| n.id.clone()),
         "namespaces": s.engine.list_namespaces(),
-    }))
+    });
+    // With locations: which one answers, and where every one is served.
+    if let Some(location) = s.location_name() {
+        info["location"] = json!(location);
+        info["locations"] = json!(s.served.locations);
+    }
+    ok(info)
 }
 
 fn clock_json(engine: &Engine) -> serde_json::Value {
@@ -300,7 +309,8 @@ pub(crate) fn routes(state: &ApiState) -> Router<ApiState> {
             get(list_requests).delete(clear_requests),
         )
         .route(&format!("{p}/reset"), post(reset))
-        .merge(crate::data_routes::routes());
+        .merge(crate::data_routes::routes())
+        .merge(locations::routes());
     let guarded = if state.control_credentials.is_required() {
         guarded.route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

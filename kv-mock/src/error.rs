@@ -224,6 +224,10 @@ pub enum MockError {
         #[source]
         source: EngineError,
     },
+    /// The locations asked for cannot be served: an invalid or repeated name, or locations
+    /// with persistence (their replicas are kept in memory).
+    #[error("kv-mock could not set up its locations: {0}")]
+    Locations(#[source] EngineError),
 }
 
 #[cfg(test)]

@@ -25,5 +25,5 @@ pub use http::{ApiState, BASE_PATH, Credentials, router};
 pub use kv_types::KvStore;
 pub use request_log::RequestRecord;
 pub use seed::SeedSpec;
-pub use server::{DEFAULT_NAMESPACE_TITLE, KvMock, MockBuilder};
+pub use server::{DEFAULT_NAMESPACE_TITLE, KvMock, MockBuilder, MockLocation};
 pub use ui::UI_PATH;

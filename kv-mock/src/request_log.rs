@@ -29,6 +29,10 @@ pub struct RequestRecord {
     pub key: Option<String>,
     /// The status answered; `0` when the connection was reset with no response.
     pub status: u16,
+    /// The location that received it, when the mock has locations (left out of the JSON
+    /// without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// What is kept per request: the method (no allocation for the usual ones), the raw path and the
@@ -38,6 +42,8 @@ struct Entry {
     method: Method,
     path: Box<str>,
     status: u16,
+    /// Shared by every request of one location.
+    location: Option<Arc<str>>,
 }
 
 impl Entry {
@@ -47,6 +53,7 @@ impl Entry {
             path: self.path.to_string(),
             key: crate::http::path::key_of(&self.path),
             status: self.status,
+            location: self.location.as_deref().map(str::to_owned),
         }
     }
 }
@@ -95,12 +102,13 @@ impl RequestLog {
 #[derive(Debug, Clone)]
 pub(crate) struct LogLayer {
     log: Arc<RequestLog>,
+    location: Option<Arc<str>>,
 }
 
 impl LogLayer {
-    /// Records into `log`.
-    pub(crate) fn new(log: Arc<RequestLog>) -> LogLayer {
-        LogLayer { log }
+    /// Records into `log`, each request with the name of the `location` served (if any).
+    pub(crate) fn new(log: Arc<RequestLog>, location: Option<Arc<str>>) -> LogLayer {
+        LogLayer { log, location }
     }
 }
 
@@ -111,6 +119,7 @@ impl<S> Layer<S> for LogLayer {
         LogService {
             inner,
             log: Arc::clone(&self.log),
+            location: self.location.clone(),
         }
     }
 }
@@ -120,6 +129,7 @@ impl<S> Layer<S> for LogLayer {
 pub(crate) struct LogService<S> {
     inner: S,
     log: Arc<RequestLog>,
+    location: Option<Arc<str>>,
 }
 
 impl<S> Service<Request> for LogService<S>
@@ -140,6 +150,7 @@ where
         let path = Box::from(request.uri().path());
         let answer = self.inner.call(request);
         let log = Arc::clone(&self.log);
+        let location = self.location.clone();
         Box::pin(async move {
             let response = answer.await?;
             let status = if response.extensions().get::<ConnectionReset>().is_some() {
@@ -151,6 +162,7 @@ where
                 method,
                 path,
                 status,
+                location,
             });
             Ok(response)
         })
@@ -169,6 +181,7 @@ mod tests {
                 method: Method::GET,
                 path: format!("/{i}").into(),
                 status: 200,
+                location: None,
             });
         }
         let all = log.snapshot();
@@ -185,6 +198,7 @@ mod tests {
             method: Method::PUT,
             path: "/client/v4/accounts/a/storage/kv/namespaces/n/values/a%2Fb".into(),
             status: 200,
+            location: Some(Arc::from("fra")),
         });
         assert_eq!(
             log.snapshot(),
@@ -193,6 +207,7 @@ mod tests {
                 path: "/client/v4/accounts/a/storage/kv/namespaces/n/values/a%2Fb".into(),
                 key: Some("a/b".into()),
                 status: 200,
+                location: Some("fra".into()),
             }]
         );
     }

@@ -1,12 +1,16 @@
 //! [`KvMock`]: the mock served on a loopback socket, and its [`MockBuilder`].
 
+mod locations;
+
+pub use locations::MockLocation;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use kv_types::{Limits, Namespace};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
@@ -54,6 +58,7 @@ pub struct MockBuilder {
     seeds: Vec<crate::SeedSpec>,
     control_token: Option<String>,
     allow_insecure: bool,
+    locations: locations::LocationPlan,
 }
 
 impl Default for MockBuilder {
@@ -71,6 +76,7 @@ impl Default for MockBuilder {
             seeds: Vec::new(),
             control_token: None,
             allow_insecure: false,
+            locations: locations::LocationPlan::default(),
         }
     }
 }
@@ -202,17 +208,25 @@ impl MockBuilder {
             rate_limit: self.rate_limit,
             clock: self.clock,
         };
-        let engine = match self.persist {
-            None => Engine::new(config),
-            Some(dir) => tokio::task::spawn_blocking(move || Engine::persistent(config, dir))
-                .await
-                .map_err(|e| {
-                    MockError::Setup(EngineError::Storage {
-                        op: "open the database",
-                        reason: e.to_string(),
-                    })
-                })?
-                .map_err(MockError::Setup)?,
+        let engine = match (
+            self.locations.locations(self.persist.is_some())?,
+            self.persist,
+        ) {
+            (Some(locations), _) => {
+                Engine::with_locations(config, locations).map_err(MockError::Locations)?
+            }
+            (None, None) => Engine::new(config),
+            (None, Some(dir)) => {
+                tokio::task::spawn_blocking(move || Engine::persistent(config, dir))
+                    .await
+                    .map_err(|e| {
+                        MockError::Setup(EngineError::Storage {
+                            op: "open the database",
+                            reason: e.to_string(),
+                        })
+                    })?
+                    .map_err(MockError::Setup)?
+            }
         };
         let mut titles = if self.namespaces.is_empty() {
             vec![DEFAULT_NAMESPACE_TITLE.to_owned()]
@@ -263,14 +277,13 @@ impl MockBuilder {
         let account_id = engine
             .account_id(self.account_id.as_deref())
             .map_err(MockError::Setup)?;
-        let listener = bind(self.listen, &engine).await?;
-        let addr = listener.local_addr().map_err(|source| MockError::Bind {
-            addr: self.listen,
-            source,
-        })?;
+        let (listener, addr) = bind(self.listen, &engine).await?;
         engine
             .keep_setting(KEPT_PORT, addr.port().to_string())
             .map_err(MockError::Setup)?;
+        let others = locations::bind_others(&engine, self.listen).await?;
+        let other_addrs: Vec<SocketAddr> = others.iter().map(|(_, a)| *a).collect();
+        let located = locations::served(&engine, addr, &other_addrs);
         let base_url = format!("http://{addr}{BASE_PATH}");
         let mut state = ApiState::new(engine.clone(), account_id.clone(), self.credentials)
             .served_at(base_url.clone(), namespaces.clone());
@@ -280,16 +293,14 @@ impl MockBuilder {
         if let Some(token) = self.control_token {
             state = state.with_control_token(token);
         }
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async {
-            // A send or the drop of the sender: either means stop.
-            let _ = stopped.await;
-        });
-        tokio::spawn(async move {
-            if let Err(e) = serving.await {
-                tracing::warn!(error = %e, "kv-mock stopped serving");
-            }
-        });
+        if !located.is_empty() {
+            state = state.serving_locations(located.iter().map(MockLocation::served).collect());
+        }
+        let (stop, stopped) = watch::channel(());
+        let listeners = std::iter::once(listener).chain(others.into_iter().map(|(l, _)| l));
+        for (at, listener) in listeners.enumerate() {
+            serve(listener, router(state.at_location(at)), stopped.clone());
+        }
         let sweeper = tokio::spawn(sweep(engine.clone()));
         tracing::debug!(%addr, "kv-mock listening");
         Ok(KvMock {
@@ -298,6 +309,7 @@ impl MockBuilder {
             account_id,
             namespaces,
             state,
+            locations: located,
             _stop: stop,
             sweeper,
         })
@@ -307,27 +319,45 @@ impl MockBuilder {
 /// The setting of a persistent engine that keeps the port listened on.
 const KEPT_PORT: &str = "port";
 
-/// Binds `listen`. Port 0 with a persistent engine that kept the port of its previous run binds
-/// that port again when it is free (so a restarted mock keeps its `base_url`), else a free one.
-async fn bind(listen: SocketAddr, engine: &Engine) -> Result<TcpListener, MockError> {
+/// Binds `listen`, and tells the address it got. Port 0 with a persistent engine that kept the
+/// port of its previous run binds that port again when it is free (so a restarted mock keeps
+/// its `base_url`), else a free one.
+async fn bind(listen: SocketAddr, engine: &Engine) -> Result<(TcpListener, SocketAddr), MockError> {
     let kept = engine
         .setting(KEPT_PORT)
         .and_then(|port| port.parse::<u16>().ok())
         .filter(|&port| listen.port() == 0 && port != 0);
     if let Some(port) = kept {
-        match TcpListener::bind(SocketAddr::new(listen.ip(), port)).await {
-            Ok(listener) => return Ok(listener),
+        match bind_addr(SocketAddr::new(listen.ip(), port)).await {
+            Ok(bound) => return Ok(bound),
             Err(e) => {
                 tracing::info!(port, error = %e, "kv-mock cannot listen on its previous port; picking a free one");
             }
         }
     }
-    TcpListener::bind(listen)
-        .await
-        .map_err(|source| MockError::Bind {
-            addr: listen,
-            source,
-        })
+    bind_addr(listen).await
+}
+
+/// Binds a listening socket on `addr`, and tells the address it got.
+pub(super) async fn bind_addr(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), MockError> {
+    let bind_error = |source| MockError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local))
+}
+
+/// Serves `app` on `listener` in the background until `stopped` changes or its sender is
+/// dropped, then shuts down gracefully.
+fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<()>) {
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+        // A send or the drop of the sender: either means stop.
+        let _ = stopped.changed().await;
+    });
+    tokio::spawn(async move {
+        if let Err(e) = serving.await {
+            tracing::warn!(error = %e, "kv-mock stopped serving");
+        }
+    });
 }
 
 /// Frees the memory of expired entries every [`SWEEP_EVERY`] until aborted.
@@ -372,8 +402,10 @@ pub struct KvMock {
     account_id: String,
     namespaces: Vec<Namespace>,
     state: ApiState,
-    /// Dropped with the mock, which starts the graceful shutdown.
-    _stop: oneshot::Sender<()>,
+    /// With locations: each one's name and address, the default first.
+    locations: Vec<MockLocation>,
+    /// Dropped with the mock, which starts the graceful shutdown (of every location).
+    _stop: watch::Sender<()>,
     sweeper: JoinHandle<()>,
 }
 

@@ -2,16 +2,19 @@
 //! `kv-mock` binary and `edge-kv mock`, so both take the same flags and print the same lines.
 //!
 //! [`run`] prints one `name value` pair per line on stdout (`base_url`, `account_id`, then
-//! `namespace_id <id> <title>` per namespace, the default first, then `ui_url`, the web page) and
-//! `ready`, then serves until Ctrl-C or SIGTERM. Logs go to stderr through whatever `tracing` subscriber the binary set.
+//! `namespace_id <id> <title>` per namespace, the default first, with `--location` the
+//! `propagation_seed` and one `location <name> <base_url>` per location, then `ui_url`, the web
+//! page) and `ready`, then serves until Ctrl-C or SIGTERM. Logs go to stderr through whatever
+//! `tracing` subscriber the binary set.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use kv_types::Limits;
 
-use crate::{Clock, KvMock, MockBuilder};
+use crate::{Clock, KvMock, MockBuilder, PropagationDelay};
 
 /// The flags of the standalone server (`kv-mock`, and `edge-kv mock`).
 #[derive(Debug, Clone, clap::Args)]
@@ -101,6 +104,43 @@ pub struct ServeArgs {
     /// (refused without this flag; a warning is logged with it).
     #[arg(long)]
     pub allow_insecure: bool,
+    // Locations (see `kv_mock::engine::locations`).
+    /// Serve this location on its own port (repeatable; the first is the default, on `--listen`,
+    /// the others on the next ports). A write reaches the other locations after a propagation
+    /// delay. Locations are kept in memory: not with `--persist`.
+    #[arg(long = "location", value_name = "NAME", conflicts_with = "persist")]
+    pub locations: Vec<String>,
+    /// Seed of the random propagation delays (default: random; printed as `propagation_seed`
+    /// so a run can be repeated).
+    #[arg(long, value_name = "N", requires = "locations")]
+    pub propagation_seed: Option<u64>,
+    /// Propagation delay: `SECS` (fixed) or `MIN..MAX` (drawn uniformly per write and location),
+    /// in seconds, decimals allowed (default 0..60).
+    #[arg(long, value_name = "SECS|MIN..MAX", value_parser = parse_delay, requires = "locations")]
+    pub propagation_delay: Option<PropagationDelay>,
+}
+
+/// `SECS` or `MIN..MAX`, in (decimal) seconds, as a [`PropagationDelay`].
+fn parse_delay(s: &str) -> Result<PropagationDelay, String> {
+    let secs = |part: &str| {
+        part.trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|v| Duration::try_from_secs_f64(v).ok())
+            .ok_or_else(|| {
+                format!("{part:?} is not a number of seconds (>= 0): use SECS or MIN..MAX")
+            })
+    };
+    match s.split_once("..") {
+        None => Ok(PropagationDelay::fixed(secs(s)?)),
+        Some((min, max)) => {
+            let (min, max) = (secs(min)?, secs(max)?);
+            if min > max {
+                return Err(format!("{s:?}: MIN is greater than MAX"));
+            }
+            Ok(PropagationDelay::between(min, max))
+        }
+    }
 }
 
 impl ServeArgs {
@@ -159,18 +199,44 @@ impl ServeArgs {
                 Some(title) => builder.seed_into(title.clone(), seed.file.clone()),
             };
         }
+        builder = self.with_locations(builder);
+        builder
+    }
+}
+
+impl ServeArgs {
+    /// The locations, propagation seed and delay of these flags, on `builder`.
+    fn with_locations(&self, mut builder: MockBuilder) -> MockBuilder {
+        if self.locations.is_empty() {
+            return builder;
+        }
+        builder = builder.locations(self.locations.iter().cloned());
+        if let Some(seed) = self.propagation_seed {
+            builder = builder.propagation_seed(seed);
+        }
+        if let Some(delay) = &self.propagation_delay {
+            builder = builder.propagation_delay(delay.clone());
+        }
         builder
     }
 }
 
 /// The lines printed on stdout once the mock serves: `base_url`, `account_id`, one
-/// `namespace_id <id> <title>` per namespace, `ui_url` (the web page), then `ready`.
+/// `namespace_id <id> <title>` per namespace, with locations `propagation_seed <n>` and one
+/// `location <name> <base_url>` per location, `ui_url` (the web page), then `ready`.
 pub fn ready_lines(mock: &KvMock) -> String {
     let mut out = String::new();
     out.push_str(&format!("base_url {}\n", mock.base_url()));
     out.push_str(&format!("account_id {}\n", mock.account_id()));
     for ns in mock.namespaces() {
         out.push_str(&format!("namespace_id {} {}\n", ns.id, ns.title));
+    }
+    // With locations: the seed of the delays, then each location, the default first.
+    if let Some(seed) = mock.propagation_seed() {
+        out.push_str(&format!("propagation_seed {seed}\n"));
+    }
+    for l in mock.locations() {
+        out.push_str(&format!("location {} {}\n", l.name(), l.base_url()));
     }
     out.push_str(&format!("ui_url {}\n", mock.ui_url()));
     out.push_str("ready\n");

@@ -7,6 +7,7 @@
 
 mod client_faults;
 mod client_list_bulk;
+mod client_locations;
 mod client_namespaces;
 mod client_values;
 mod cloudflare_crate;

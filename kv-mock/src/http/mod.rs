@@ -49,6 +49,9 @@ pub struct ApiState {
     pub(crate) faults: Arc<FaultSet>,
     pub(crate) log: Arc<RequestLog>,
     pub(crate) served: Arc<Served>,
+    /// The location this router serves (an index into the engine's locations; 0, the default,
+    /// without locations).
+    pub(crate) location: usize,
 }
 
 /// What the control routes report and restore: where the mock is served and the namespaces a
@@ -59,6 +62,15 @@ pub(crate) struct Served {
     pub(crate) base_url: Box<str>,
     /// The namespaces a reset leaves (empty), the default one first.
     pub(crate) initial: Vec<Namespace>,
+    /// With locations: each location's name and base URL, in the engine's order.
+    pub(crate) locations: Vec<ServedLocation>,
+}
+
+/// One location as served: its name and its base URL.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct ServedLocation {
+    pub(crate) name: String,
+    pub(crate) base_url: String,
 }
 
 impl ApiState {
@@ -83,7 +95,9 @@ impl ApiState {
             served: Arc::new(Served {
                 base_url: BASE_PATH.into(),
                 initial,
+                locations: Vec::new(),
             }),
+            location: 0,
         }
     }
 
@@ -93,8 +107,44 @@ impl ApiState {
         self.served = Arc::new(Served {
             base_url: base_url.into(),
             initial,
+            locations: Vec::new(),
         });
         self
+    }
+
+    /// Records where each location is served (the engine's locations, in order).
+    pub(crate) fn serving_locations(mut self, locations: Vec<ServedLocation>) -> ApiState {
+        self.served = Arc::new(Served {
+            base_url: self.served.base_url.clone(),
+            initial: self.served.initial.clone(),
+            locations,
+        });
+        self
+    }
+
+    /// The same API as location `at` of the engine serves it: its reads and writes go to that
+    /// location, its requests are logged with its name; everything else is shared.
+    pub(crate) fn at_location(&self, at: usize) -> ApiState {
+        ApiState {
+            location: at,
+            ..self.clone()
+        }
+    }
+
+    /// The name of the location this state serves, when the engine has locations.
+    pub(crate) fn location_name(&self) -> Option<&str> {
+        self.engine
+            .location_names()
+            .get(self.location)
+            .map(String::as_str)
+    }
+
+    /// The base URL of the location this state serves (the mock's, without locations).
+    pub(crate) fn base_url(&self) -> &str {
+        self.served
+            .locations
+            .get(self.location)
+            .map_or(&*self.served.base_url, |l| l.base_url.as_str())
     }
 
     /// Limits the account to `max_requests` API requests per `window` (Cloudflare: 1200 per
@@ -127,7 +177,7 @@ impl ApiState {
         op: &'static str,
     ) -> Result<crate::NamespaceHandle, ApiError> {
         self.engine
-            .namespace(id)
+            .namespace_at_index(id, self.location)
             .ok_or(ApiError::namespace_not_found(op))
     }
 
@@ -229,7 +279,10 @@ pub fn router(state: ApiState) -> Router {
         .is_some()
         .then(|| from_fn_with_state(state.clone(), account_rate::limit_account_rate));
     let layers = tower::ServiceBuilder::new()
-        .layer(crate::request_log::LogLayer::new(Arc::clone(&state.log)))
+        .layer(crate::request_log::LogLayer::new(
+            Arc::clone(&state.log),
+            state.location_name().map(Arc::from),
+        ))
         .layer(crate::fault::FaultLayer::new(Arc::clone(&state.faults)))
         .option_layer(auth)
         .option_layer(account_rate);

@@ -148,19 +148,22 @@ async fn request_log_records_method_path_key_status() {
                 method: "PUT".into(),
                 path: path("/values/a%2Fb"),
                 key: Some("a/b".into()),
-                status: 200
+                status: 200,
+                location: None,
             },
             RequestRecord {
                 method: "GET".into(),
                 path: path("/values/missing"),
                 key: Some("missing".into()),
-                status: 404
+                status: 404,
+                location: None,
             },
             RequestRecord {
                 method: "GET".into(),
                 path: path("/keys"),
                 key: None,
-                status: 200
+                status: 200,
+                location: None,
             },
         ]
     );

@@ -12,6 +12,7 @@ mod crash;
 mod data;
 mod garbage;
 mod hostile;
+mod locations;
 mod loopback;
 mod oversize;
 mod persisted_server;
