@@ -3,7 +3,8 @@
 //! each), and the items go to kv-client's bulk calls in batches of [`BATCH`].
 //!
 //! A bad item is reported with its index and reason and the rest go; a broken file stops at once
-//! with its byte offset, before anything is sent when the break is in the first batch.
+//! with its byte offset: the batches already sent stay, the items read since are not sent (so
+//! nothing is sent when the break is in the first batch).
 //!
 //! Memory: the reader runs at most [`CHANNEL`] items ahead of the sender, and one batch is held
 //! while it is sent, so memory is bounded by (`CHANNEL` + `BATCH`) items, not by the file.
@@ -24,8 +25,8 @@ use crate::args::{BulkArgs, BulkCommand};
 use crate::bulk_items::{self, Bad, ItemError};
 use crate::connect;
 use crate::failure::CliError;
-use kv_types::bulk_file::{ArrayScanner, Malformed};
 use crate::output;
+use kv_types::bulk_file::{ArrayScanner, Malformed};
 
 /// Items per call of kv-client's bulk functions.
 pub(crate) const BATCH: usize = 1000;
@@ -176,8 +177,8 @@ pub(crate) async fn run(client: &Client, command: BulkCommand, json: bool) -> Re
     if let Some(f) = outcome.failed_file.take() {
         f.finish()?;
     }
-    result?;
-    if verb != "get" {
+    // The summary also when a broken file stopped a run that had sent something.
+    if verb != "get" && (result.is_ok() || total > 0) {
         if json {
             output::json(
                 &json!({"operation": verb, "done": outcome.done, "failed": outcome.failed}),
@@ -189,6 +190,7 @@ pub(crate) async fn run(client: &Client, command: BulkCommand, json: bool) -> Re
             ));
         }
     }
+    result?;
     if outcome.failed > 0 {
         return Err(CliError::Partial {
             failed: outcome.failed,
@@ -237,8 +239,9 @@ where
                 false
             }
         };
-        if end && broken.is_some() && outcome.done == 0 {
-            // Broken before the first batch went: send nothing.
+        if broken.is_some() {
+            // Stop at once: the items read since the last batch went are not sent, so a file
+            // broken within its first batch sends nothing.
             break;
         }
         if batch.len() >= BATCH || (end && !batch.is_empty()) {

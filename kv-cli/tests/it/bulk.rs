@@ -1,0 +1,310 @@
+//! `edge-kv bulk put | get | delete FILE`: wrangler's formats, odd keys, bad items (index,
+//! reason, `--failed FILE`, re-run), broken files (byte offset, nothing sent), stdin.
+
+use serde_json::{Value, json};
+
+use crate::kit::{self, Mock, ODD_KEYS};
+
+/// A put file of every odd key, text and base64 values, metadata and a TTL.
+fn odd_put_file() -> Value {
+    let items: Vec<Value> = ODD_KEYS
+        .iter()
+        .enumerate()
+        .map(|(i, k)| match i % 3 {
+            0 => json!({"key": k, "value": format!("v{i}")}),
+            1 => json!({"key": k, "value": "aGk=", "base64": true, "metadata": {"i": i}}),
+            _ => json!({"key": k, "value": format!("v{i}"), "expiration_ttl": 600}),
+        })
+        .collect();
+    Value::Array(items)
+}
+
+fn expected_value(i: usize) -> Vec<u8> {
+    if i % 3 == 1 {
+        b"hi".to_vec()
+    } else {
+        format!("v{i}").into_bytes()
+    }
+}
+
+#[test]
+fn put_get_delete_with_odd_keys() {
+    let mock = Mock::start();
+    let dir = kit::dir();
+    let put = kit::file(&dir, "put.json", odd_put_file().to_string());
+    let out = mock.cli(mock.bulk_args("put", &[&put])).run().code(0);
+    assert!(out.stdout.is_empty(), "{:?}", out.text());
+    assert_eq!(
+        out.stderr,
+        format!("bulk put: {} done, 0 failed\n", ODD_KEYS.len())
+    );
+    for (i, key) in ODD_KEYS.iter().enumerate() {
+        assert_eq!(mock.stored(key), Some(expected_value(i)), "{key}");
+    }
+    let got = mock
+        .cli(mock.key_args("get", &[ODD_KEYS[1], "--metadata"]))
+        .run()
+        .ok()
+        .json();
+    assert_eq!(got["metadata"], json!({"i": 1}));
+
+    // bulk get: strings and {"name"} objects (as `key list --json` prints them), one missing.
+    let mut keys: Vec<Value> = ODD_KEYS.iter().map(|k| json!(k)).collect();
+    keys[0] = json!({"name": ODD_KEYS[0], "metadata": null});
+    keys.push(json!("missing"));
+    let get = kit::file(&dir, "get.json", Value::Array(keys).to_string());
+    let out = mock.cli(mock.bulk_args("get", &[&get])).run().ok();
+    let mut want = serde_json::Map::new();
+    for (i, key) in ODD_KEYS.iter().enumerate() {
+        let v = String::from_utf8(expected_value(i)).expect("text");
+        want.insert((*key).to_owned(), json!(v));
+    }
+    want.insert("missing".to_owned(), Value::Null);
+    assert_eq!(out.json(), Value::Object(want));
+
+    let del = kit::file(&dir, "del.json", json!(ODD_KEYS).to_string());
+    let out = mock
+        .cli(mock.bulk_args("delete", &[&del, "--json"]))
+        .run()
+        .ok();
+    assert_eq!(
+        out.json(),
+        json!({"operation": "delete", "done": ODD_KEYS.len(), "failed": 0})
+    );
+    assert_eq!(mock.count(), 0);
+}
+
+#[test]
+fn dash_reads_stdin() {
+    let mock = Mock::start();
+    let out = mock
+        .cli(mock.bulk_args("put", &["-", "--json"]))
+        .stdin(odd_put_file().to_string())
+        .run()
+        .ok();
+    assert_eq!(
+        out.json(),
+        json!({"operation": "put", "done": ODD_KEYS.len(), "failed": 0})
+    );
+    let out = mock
+        .cli(mock.bulk_args("get", &["-"]))
+        .stdin(json!([ODD_KEYS[4]]).to_string())
+        .run()
+        .ok();
+    assert_eq!(out.json(), json!({ODD_KEYS[4]: "hi"}));
+    let out = mock
+        .cli(mock.bulk_args("delete", &["-"]))
+        .stdin(json!(ODD_KEYS).to_string())
+        .run()
+        .code(0);
+    assert_eq!(
+        out.stderr,
+        format!("bulk delete: {} done, 0 failed\n", ODD_KEYS.len())
+    );
+    assert_eq!(mock.count(), 0);
+}
+
+#[test]
+fn bad_items_are_reported_written_to_failed_and_rerun_once_fixed() {
+    let mock = Mock::start();
+    let dir = kit::dir();
+    let items = [
+        r#"{"key": "good/0", "value": "zero"}"#,
+        r#"{"key": "bad ttl", "value": "one", "expiration_ttl": 5}"#,
+        r#"{"key": "good/2", "value": "two"}"#,
+        r#"{"key": "no value"}"#,
+        r#"{"key": "good/4", "value": "AAEC", "base64": true}"#,
+        r#"{"key": "bad/b64", "value": "***", "base64": true}"#,
+    ];
+    let text = format!("[\n  {}\n]\n", items.join(",\n  "));
+    let offset = |i: usize| text.find(items[i]).expect("in the file");
+    let input = kit::file(&dir, "in.json", &text);
+    let failed = dir.path().join("failed.json");
+    let failed_arg = failed.to_str().expect("UTF-8").to_owned();
+    let out = mock
+        .cli(mock.bulk_args("put", &[&input, "--failed", &failed_arg]))
+        .run()
+        .code(4);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("edge-kv: item 1 (byte {}, key \"bad ttl\"): Invalid expiration_ttl of 5. Expiration TTL must be at least 60.", offset(1)).as_str(),
+            &format!("edge-kv: item 3 (byte {}): expected an object {{\"key\": string, \"value\": string, ...}}: missing field `value` at line 1 column 19", offset(3)),
+            &format!("edge-kv: item 5 (byte {}, key \"bad/b64\"): `base64` is true but the value is not base64: Invalid symbol 42, offset 0.", offset(5)),
+            "bulk put: 3 done, 3 failed",
+            "edge-kv: error: 3 of 6 items failed",
+        ]
+    );
+    assert_eq!(mock.stored("good/0").as_deref(), Some(&b"zero"[..]));
+    assert_eq!(mock.stored("good/2").as_deref(), Some(&b"two"[..]));
+    assert_eq!(mock.stored("good/4").as_deref(), Some(&[0u8, 1, 2][..]));
+    assert_eq!(mock.count(), 3);
+
+    // --failed holds exactly the bad items, as they were written, in a JSON array.
+    let written = std::fs::read_to_string(&failed).expect("the failed file");
+    let parsed: Vec<Value> = serde_json::from_str(&written).expect("a JSON array");
+    let want: Vec<Value> = [1, 3, 5]
+        .iter()
+        .map(|&i| serde_json::from_str(items[i]).expect("JSON"))
+        .collect();
+    assert_eq!(parsed, want);
+    for i in [1, 3, 5] {
+        assert!(written.contains(items[i]), "byte for byte: {written}");
+    }
+
+    // Fixed by hand, the failed file goes through.
+    let fixed: Vec<Value> = parsed
+        .into_iter()
+        .map(|mut v| {
+            v["expiration_ttl"] = json!(600);
+            v["value"] = json!("Zml4ZWQ=");
+            v["base64"] = json!(true);
+            v
+        })
+        .collect();
+    std::fs::write(&failed, Value::Array(fixed).to_string()).expect("rewritten");
+    let again = dir.path().join("again.json");
+    let again_arg = again.to_str().expect("UTF-8").to_owned();
+    let out = mock
+        .cli(mock.bulk_args("put", &[&failed_arg, "--failed", &again_arg]))
+        .run()
+        .code(0);
+    assert_eq!(out.stderr, "bulk put: 3 done, 0 failed\n");
+    for key in ["bad ttl", "no value", "bad/b64"] {
+        assert_eq!(mock.stored(key).as_deref(), Some(&b"fixed"[..]), "{key}");
+    }
+    assert_eq!(std::fs::read_to_string(&again).expect("written"), "[]\n");
+}
+
+#[test]
+fn bad_keys_in_get_and_delete_files_are_items_too() {
+    let mock = Mock::start();
+    mock.cli(mock.key_args("put", &["k", "v"])).run().ok();
+    let dir = kit::dir();
+    let text = format!(r#"["k", 7, "{}"]"#, "x".repeat(513));
+    let file = kit::file(&dir, "keys.json", &text);
+    let out = mock.cli(mock.bulk_args("get", &[&file])).run().code(4);
+    assert_eq!(out.json(), json!({"k": "v"}));
+    assert!(
+        out.stderr
+            .contains("edge-kv: item 1 (byte 6): expected a key"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("edge-kv: item 2 (byte 9, key \"xxx"),
+        "{}",
+        out.stderr
+    );
+    let out = mock.cli(mock.bulk_args("delete", &[&file])).run().code(4);
+    assert!(
+        out.stderr.contains("bulk delete: 1 done, 2 failed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mock.stored("k"), None);
+}
+
+#[test]
+fn a_broken_file_stops_at_its_byte_offset_and_sends_nothing_from_the_first_batch() {
+    let mock = Mock::start();
+    let dir = kit::dir();
+    // Broken inside an item, and between items.
+    for (text, offset) in [
+        // Where the parser stops: at the `}` after `tru`.
+        (
+            r#"[{"key": "a", "value": "1"}, {"key": "b", "value": tru}]"#,
+            54,
+        ),
+        (
+            r#"[{"key": "a", "value": "1"} {"key": "b", "value": "2"}]"#,
+            28,
+        ),
+        (r#"{"key": "a", "value": "1"}"#, 0),
+    ] {
+        let file = kit::file(&dir, "broken.json", text);
+        let out = mock.cli(mock.bulk_args("put", &[&file])).run().code(5);
+        assert!(out.stdout.is_empty());
+        assert!(
+            out.stderr.starts_with(&format!(
+                "edge-kv: error: not a JSON array of items at byte {offset}: "
+            )),
+            "{text}: {}",
+            out.stderr
+        );
+        // stdin too.
+        let out = mock
+            .cli(mock.bulk_args("put", &["-"]))
+            .stdin(text)
+            .run()
+            .code(5);
+        assert!(
+            out.stderr.contains(&format!("at byte {offset}: ")),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(mock.requests().is_empty(), "sent: {:?}", mock.requests());
+    assert_eq!(mock.count(), 0);
+}
+
+#[test]
+fn a_break_after_the_first_batch_stops_there_and_says_so() {
+    let mock = Mock::start();
+    let dir = kit::dir();
+    let mut text = String::from("[");
+    for i in 0..1500 {
+        text.push_str(&format!(r#"{{"key": "k{i:04}", "value": "v"}},"#));
+    }
+    let offset = text.len();
+    text.push_str("oops]");
+    let file = kit::file(&dir, "late.json", &text);
+    let out = mock.cli(mock.bulk_args("put", &[&file])).run().code(5);
+    assert!(
+        out.stderr.contains(&format!("at byte {offset}: ")),
+        "{}",
+        out.stderr
+    );
+    // The first batch went and stays; the 500 items read after it are not sent.
+    assert!(
+        out.stderr.starts_with("bulk put: 1000 done, 0 failed\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mock.count(), 1000);
+}
+
+#[test]
+fn items_the_service_refuses_go_to_failed() {
+    let mock = Mock::start();
+    mock.mock().inject(
+        kv_mock::Fault::status(403)
+            .times(1)
+            .matching(kv_mock::FaultMatch::method("PUT").with_path("/bulk")),
+    );
+    let dir = kit::dir();
+    let text = json!([{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]).to_string();
+    let file = kit::file(&dir, "in.json", &text);
+    let failed = dir.path().join("failed.json");
+    let out = mock
+        .cli(mock.bulk_args("put", &[&file, "--failed", failed.to_str().expect("UTF-8")]))
+        .run()
+        .code(4);
+    assert!(
+        out.stderr.contains("edge-kv: item 0 (key \"a\"): "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("403"), "{}", out.stderr);
+    let parsed: Value =
+        serde_json::from_slice(&std::fs::read(&failed).expect("written")).expect("JSON");
+    assert_eq!(parsed, serde_json::from_str::<Value>(&text).expect("JSON"));
+    // Re-run as is: the fault is spent, both go.
+    let out = mock
+        .cli(mock.bulk_args("put", &[failed.to_str().expect("UTF-8")]))
+        .run()
+        .code(0);
+    assert_eq!(out.stderr, "bulk put: 2 done, 0 failed\n");
+    assert_eq!(mock.count(), 2);
+}
