@@ -32,12 +32,13 @@ fn put_get_delete_with_odd_keys() {
     let mock = Mock::start();
     let dir = kit::dir();
     let put = kit::file(&dir, "put.json", odd_put_file().to_string());
-    let out = mock.cli(mock.bulk_args("put", &[&put])).run().code(0);
+    let n = ODD_KEYS.len() as u64;
+    let out = mock
+        .cli(mock.bulk_args("put", &[&put]))
+        .run()
+        .code(0)
+        .only_summary("put", n, 0);
     assert!(out.stdout.is_empty(), "{:?}", out.text());
-    assert_eq!(
-        out.stderr,
-        format!("bulk put: {} done, 0 failed\n", ODD_KEYS.len())
-    );
     for (i, key) in ODD_KEYS.iter().enumerate() {
         assert_eq!(mock.stored(key), Some(expected_value(i)), "{key}");
     }
@@ -53,7 +54,11 @@ fn put_get_delete_with_odd_keys() {
     keys[0] = json!({"name": ODD_KEYS[0], "metadata": null});
     keys.push(json!("missing"));
     let get = kit::file(&dir, "get.json", Value::Array(keys).to_string());
-    let out = mock.cli(mock.bulk_args("get", &[&get])).run().ok();
+    let out = mock
+        .cli(mock.bulk_args("get", &[&get]))
+        .run()
+        .code(0)
+        .only_summary("get", n + 1, 0);
     let mut want = serde_json::Map::new();
     for (i, key) in ODD_KEYS.iter().enumerate() {
         let v = String::from_utf8(expected_value(i)).expect("text");
@@ -90,17 +95,14 @@ fn dash_reads_stdin() {
         .cli(mock.bulk_args("get", &["-"]))
         .stdin(json!([ODD_KEYS[4]]).to_string())
         .run()
-        .ok();
+        .code(0)
+        .only_summary("get", 1, 0);
     assert_eq!(out.json(), json!({ODD_KEYS[4]: "hi"}));
-    let out = mock
-        .cli(mock.bulk_args("delete", &["-"]))
+    mock.cli(mock.bulk_args("delete", &["-"]))
         .stdin(json!(ODD_KEYS).to_string())
         .run()
-        .code(0);
-    assert_eq!(
-        out.stderr,
-        format!("bulk delete: {} done, 0 failed\n", ODD_KEYS.len())
-    );
+        .code(0)
+        .only_summary("delete", ODD_KEYS.len() as u64, 0);
     assert_eq!(mock.count(), 0);
 }
 
@@ -125,14 +127,16 @@ fn bad_items_are_reported_written_to_failed_and_rerun_once_fixed() {
         .cli(mock.bulk_args("put", &[&input, "--failed", &failed_arg]))
         .run()
         .code(4);
-    let lines: Vec<&str> = out.stderr.lines().collect();
+    let mut lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(kit::is_summary(lines[3], "put", 3, 3), "{}", lines[3]);
+    lines[3] = "(summary)";
     assert_eq!(
         lines,
         [
             format!("edge-kv: item 1 (byte {}, key \"bad ttl\"): Invalid expiration_ttl of 5. Expiration TTL must be at least 60.", offset(1)).as_str(),
             &format!("edge-kv: item 3 (byte {}): expected an object {{\"key\": string, \"value\": string, ...}}: missing field `value` at line 1 column 19", offset(3)),
             &format!("edge-kv: item 5 (byte {}, key \"bad/b64\"): `base64` is true but the value is not base64: Invalid symbol 42, offset 0.", offset(5)),
-            "bulk put: 3 done, 3 failed",
+            "(summary)",
             "edge-kv: error: 3 of 6 items failed",
         ]
     );
@@ -170,7 +174,7 @@ fn bad_items_are_reported_written_to_failed_and_rerun_once_fixed() {
         .cli(mock.bulk_args("put", &[&failed_arg, "--failed", &again_arg]))
         .run()
         .code(0);
-    assert_eq!(out.stderr, "bulk put: 3 done, 0 failed\n");
+    out.only_summary("put", 3, 0);
     for key in ["bad ttl", "no value", "bad/b64"] {
         assert_eq!(mock.stored(key).as_deref(), Some(&b"fixed"[..]), "{key}");
     }
@@ -198,11 +202,8 @@ fn bad_keys_in_get_and_delete_files_are_items_too() {
         out.stderr
     );
     let out = mock.cli(mock.bulk_args("delete", &[&file])).run().code(4);
-    assert!(
-        out.stderr.contains("bulk delete: 1 done, 2 failed"),
-        "{}",
-        out.stderr
-    );
+    let summary = out.stderr.lines().nth(2).expect("a summary");
+    assert!(kit::is_summary(summary, "delete", 1, 2), "{}", out.stderr);
     assert_eq!(mock.stored("k"), None);
 }
 
@@ -267,44 +268,71 @@ fn a_break_after_the_first_batch_stops_there_and_says_so() {
         out.stderr
     );
     // The first batch went and stays; the 500 items read after it are not sent.
-    assert!(
-        out.stderr.starts_with("bulk put: 1000 done, 0 failed\n"),
-        "{}",
-        out.stderr
-    );
+    let summary = out.stderr.lines().next().expect("a summary");
+    assert!(kit::is_summary(summary, "put", 1000, 0), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
     assert_eq!(mock.count(), 1000);
 }
 
 #[test]
-fn items_the_service_refuses_go_to_failed() {
+fn items_the_service_refuses_go_to_failed_with_their_input_index_from_a_file_or_stdin() {
     let mock = Mock::start();
-    mock.mock().inject(
-        kv_mock::Fault::status(403)
-            .times(1)
-            .matching(kv_mock::FaultMatch::method("PUT").with_path("/bulk")),
-    );
     let dir = kit::dir();
-    let text = json!([{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]).to_string();
-    let file = kit::file(&dir, "in.json", &text);
+    // A bad item first, so the service's failures must be mapped back past it.
+    let text =
+        r#"[{"key": "", "value": "0"}, {"key": "a", "value": "1"}, {"key": "b", "value": "2"}]"#;
+    let file = kit::file(&dir, "in.json", text);
     let failed = dir.path().join("failed.json");
+    let failed_arg = failed.to_str().expect("UTF-8").to_owned();
+    for from_stdin in [false, true] {
+        mock.mock().inject(
+            kv_mock::Fault::status(403)
+                .times(1)
+                .matching(kv_mock::FaultMatch::method("PUT").with_path("/bulk")),
+        );
+        let run = if from_stdin {
+            mock.cli(mock.bulk_args("put", &["-", "--failed", &failed_arg]))
+                .stdin(text)
+        } else {
+            mock.cli(mock.bulk_args("put", &[&file, "--failed", &failed_arg]))
+        };
+        let out = run.run().code(4);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 5, "{}", out.stderr);
+        assert!(
+            lines[0].starts_with("edge-kv: item 0 (byte 1, key \"\"): "),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("edge-kv: item 1 (key \"a\"): "),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("403"), "{}", lines[1]);
+        assert!(
+            lines[2].starts_with("edge-kv: item 2 (key \"b\"): "),
+            "{}",
+            lines[2]
+        );
+        assert!(kit::is_summary(lines[3], "put", 0, 3), "{}", lines[3]);
+        let written = std::fs::read_to_string(&failed).expect("written");
+        assert_eq!(
+            written,
+            "[\n{\"key\": \"\", \"value\": \"0\"},\n{\"key\": \"a\", \"value\": \"1\"},\n{\"key\": \"b\", \"value\": \"2\"}\n]\n",
+            "stdin: {from_stdin}"
+        );
+    }
+    assert_eq!(mock.count(), 0);
+    // Re-run the failed file as is: the fault is spent, the two good ones go.
     let out = mock
-        .cli(mock.bulk_args("put", &[&file, "--failed", failed.to_str().expect("UTF-8")]))
+        .cli(mock.bulk_args("put", &[&failed_arg]))
         .run()
         .code(4);
     assert!(
-        out.stderr.contains("edge-kv: item 0 (key \"a\"): "),
+        kit::is_summary(out.stderr.lines().nth(1).expect("a summary"), "put", 2, 1),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("403"), "{}", out.stderr);
-    let parsed: Value =
-        serde_json::from_slice(&std::fs::read(&failed).expect("written")).expect("JSON");
-    assert_eq!(parsed, serde_json::from_str::<Value>(&text).expect("JSON"));
-    // Re-run as is: the fault is spent, both go.
-    let out = mock
-        .cli(mock.bulk_args("put", &[failed.to_str().expect("UTF-8")]))
-        .run()
-        .code(0);
-    assert_eq!(out.stderr, "bulk put: 2 done, 0 failed\n");
     assert_eq!(mock.count(), 2);
 }

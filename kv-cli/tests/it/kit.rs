@@ -255,3 +255,25 @@ pub(crate) fn file(dir: &tempfile::TempDir, name: &str, bytes: impl AsRef<[u8]>)
     std::fs::write(&path, bytes).expect("the file is written");
     path.to_str().expect("a UTF-8 path").to_owned()
 }
+
+/// Whether `line` is the summary of `bulk VERB` with these counts:
+/// `bulk put: 3 done, 1 failed; 1.2 KiB of items in 0.1 s (40 keys/s)`.
+pub(crate) fn is_summary(line: &str, verb: &str, done: u64, failed: u64) -> bool {
+    let head = format!("bulk {verb}: {done} done, {failed} failed; ");
+    line.strip_prefix(&head).is_some_and(|rest| {
+        rest.contains(" of items in ") && rest.ends_with(" keys/s)") && !rest.contains('\n')
+    })
+}
+
+impl Out {
+    /// Asserts stderr is exactly the summary of `bulk VERB` with these counts.
+    #[track_caller]
+    pub(crate) fn only_summary(self, verb: &str, done: u64, failed: u64) -> Out {
+        let line = self
+            .stderr
+            .strip_suffix('\n')
+            .unwrap_or_else(|| panic!("{:?}", self.stderr));
+        assert!(is_summary(line, verb, done, failed), "{:?}", self.stderr);
+        self
+    }
+}

@@ -7,3 +7,4 @@ mod keys;
 mod kit;
 mod mock_command;
 mod namespaces;
+mod progress;
