@@ -54,7 +54,10 @@ mod upload;
 mod with_metadata;
 
 pub use body::Body;
-pub use bulk::{BulkGetValue, BulkPutItem, BulkReport};
+pub use bulk::{
+    BulkFailure, BulkFailureReason, BulkGet, BulkGetValue, BulkProgress, BulkPutItem, BulkReport,
+    BulkWrite, DEFAULT_BULK_CONCURRENCY,
+};
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
