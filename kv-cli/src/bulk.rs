@@ -3,14 +3,15 @@
 //! the good ones sent ([`bulk_send`](crate::bulk_send)), and every item accounted for as done or
 //! failed in a [`Tally`] that drives the progress bar ([`progress`](crate::progress)).
 //!
-//! A bad item is reported with its index and reason and the rest go; a broken file stops at once
-//! with its byte offset: what was sent stays, the items read since are not sent (so nothing is
-//! sent when the break is in the first chunk). `--failed FILE` gets the failed items in the
+//! A bad item is reported with its index and reason and the rest go; a broken file stops at its
+//! byte offset: nothing is sent when the break is in the first chunk (the first chunk is held
+//! back until it is read whole: the API's items per request, at most 32 MiB of input); after
+//! that, the items before the break are sent, nothing after it. `--failed FILE` gets the failed items in the
 //! input's format ([`bulk_failed`](crate::bulk_failed)).
 //!
 //! Memory: the reader runs a bounded number of items ahead of the sender, the sender holds its
-//! chunks in flight, and the tally holds only the indices of failed items: bounded by the chunk
-//! sizes, not by the input.
+//! chunks in flight (`--concurrency`, and the one being packed), and the tally holds only the
+//! indices of failed items: bounded by the chunk sizes, not by the input.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -20,12 +21,12 @@ use futures_util::Stream;
 use kv_client::Client;
 use kv_types::bulk_file::Malformed;
 use serde_json::json;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::args::BulkCommand;
 use crate::bulk_input::{Input, Msg, Reader, ReaderThread};
 use crate::bulk_items::{self, ItemError};
-use crate::bulk_send::{self, ChunkDone};
+use crate::bulk_send::{self, ChunkDone, Sending};
 use crate::connect;
 use crate::failure::CliError;
 use crate::output;
@@ -85,8 +86,6 @@ impl Tally {
 /// What the stream of items and the chunk reports share.
 struct Shared {
     tally: Mutex<Tally>,
-    /// Told when the input broke: the command stops at once.
-    stop: Notify,
 }
 
 impl Shared {
@@ -96,31 +95,97 @@ impl Shared {
     }
 }
 
-/// The good items of the reader's channel, in order; bad ones are accounted for on the way.
-fn items<T: Send + 'static>(rx: mpsc::Receiver<Msg<T>>, shared: &Shared) -> Items<'_, T> {
-    Box::pin(futures_util::stream::unfold(rx, move |mut rx| async move {
+/// The first chunk: items held back until this many are read (or the input ends), so that a
+/// break among them sends nothing.
+#[derive(Debug, Clone, Copy)]
+struct FirstChunk {
+    items: usize,
+    bytes: u64,
+}
+
+/// The most input bytes held back as the first chunk.
+const FIRST_CHUNK_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Where the stream of items stands.
+struct Feed<T> {
+    rx: mpsc::Receiver<Msg<T>>,
+    /// The first chunk, once read, until handed over.
+    held: std::collections::VecDeque<T>,
+    /// Whether the first chunk was read.
+    started: bool,
+}
+
+impl<T> Feed<T> {
+    /// The next message, with bad items accounted for on the way; `None` at the end or a break
+    /// (which is noted in the tally).
+    async fn next(&mut self, shared: &Shared) -> Option<(u64, T)> {
         loop {
-            match rx.recv().await? {
-                Msg::Item { len, item } => {
-                    shared.tally().progress.read(len);
-                    return Some((item, rx));
-                }
+            match self.rx.recv().await? {
+                Msg::Item { len, item } => return Some((len, item)),
                 Msg::Bad(error, len) => shared.tally().bad(&error, len),
                 Msg::Broken(m) => {
                     shared.tally().broken = Some(m);
-                    shared.stop.notify_one();
-                    // Never end: an ending stream would have its last partial chunk sent.
-                    std::future::pending::<()>().await;
+                    return None;
                 }
             }
         }
-    }))
+    }
+
+    /// Reads the first chunk; a break inside it drops it.
+    async fn start(&mut self, shared: &Shared, first: FirstChunk) {
+        self.started = true;
+        let mut bytes = 0;
+        while self.held.len() < first.items && bytes < first.bytes {
+            let Some((len, item)) = self.next(shared).await else {
+                break;
+            };
+            shared.tally().progress.read(len);
+            bytes += len;
+            self.held.push_back(item);
+        }
+        if shared.tally().broken.is_some() {
+            self.held.clear();
+        }
+    }
+}
+
+/// The good items of the reader's channel, in order, bad ones accounted for on the way. A break
+/// ends the stream: within the first chunk nothing is handed over; later, the items before it
+/// go.
+fn items<T: Send + 'static>(
+    rx: mpsc::Receiver<Msg<T>>,
+    shared: &Shared,
+    first: FirstChunk,
+) -> Items<'_, T> {
+    let feed = Feed {
+        rx,
+        held: std::collections::VecDeque::new(),
+        started: false,
+    };
+    Box::pin(futures_util::stream::unfold(
+        feed,
+        move |mut feed| async move {
+            if !feed.started {
+                feed.start(shared, first).await;
+            }
+            if let Some(item) = feed.held.pop_front() {
+                return Some((item, feed));
+            }
+            if shared.tally().broken.is_some() {
+                return None;
+            }
+            let (len, item) = feed.next(shared).await?;
+            shared.tally().progress.read(len);
+            Some((item, feed))
+        },
+    ))
 }
 
 /// Feeds the reader's items to `send` until they end or the input breaks.
 async fn send_all<'a, T, F, Fut>(
     reader: Reader<T>,
     shared: &'a Shared,
+    first: FirstChunk,
     send: F,
 ) -> (Result<(), CliError>, ReaderThread)
 where
@@ -130,12 +195,7 @@ where
 {
     let (rx, thread) = reader.into_parts();
     let on_chunk = Box::new(move |chunk| shared.tally().chunk(chunk));
-    let sending = send(items(rx, shared), on_chunk);
-    let result = tokio::select! {
-        biased;
-        () = shared.stop.notified() => Ok(()),
-        r = sending => r,
-    };
+    let result = send(items(rx, shared, first), on_chunk).await;
     let broken = shared.tally().broken.take();
     match broken {
         Some(m) => (Err(CliError::BadInput(m.to_string())), thread),
@@ -153,6 +213,9 @@ pub(crate) async fn run(client: &Client, command: BulkCommand, json: bool) -> Re
     let kv = connect::namespace(client, &args.ns).await?;
     let limits = *client.limits();
     let input = Input::new(&args.file, args.failed.is_some())?;
+    let how = Sending {
+        concurrency: usize::from(args.concurrency),
+    };
     let shared = Shared {
         tally: Mutex::new(Tally {
             progress: Progress::start(input.size()),
@@ -161,21 +224,25 @@ pub(crate) async fn run(client: &Client, command: BulkCommand, json: bool) -> Re
             shifts: Vec::new(),
             broken: None,
         }),
-        stop: Notify::new(),
     };
+    let first = |items| FirstChunk {
+        items,
+        bytes: FIRST_CHUNK_BYTES,
+    };
+    let first_write = first(limits.max_bulk_items);
     let (result, thread) = match &command {
         BulkCommand::Put(_) => {
             let now = epoch_now();
             let reader = input.read(move |e| bulk_items::put_item(e, &limits, now))?;
-            send_all(reader, &shared, |items, on_chunk| {
-                bulk_send::put(&kv, items, on_chunk)
+            send_all(reader, &shared, first_write, |items, on_chunk| {
+                bulk_send::put(&kv, how, items, on_chunk)
             })
             .await
         }
         BulkCommand::Delete(_) => {
             let reader = input.read(move |e| bulk_items::key_item(e, &limits))?;
-            send_all(reader, &shared, |items, on_chunk| {
-                bulk_send::delete(&kv, items, on_chunk)
+            send_all(reader, &shared, first_write, |items, on_chunk| {
+                bulk_send::delete(&kv, how, items, on_chunk)
             })
             .await
         }
@@ -183,9 +250,11 @@ pub(crate) async fn run(client: &Client, command: BulkCommand, json: bool) -> Re
             let reader = input.read(move |e| bulk_items::key_item(e, &limits))?;
             output::bytes(b"{")?;
             let mut wrote = false;
-            let sent = send_all(reader, &shared, |items, on_chunk| {
+            let first_read = first(limits.max_bulk_get_keys);
+            let sent = send_all(reader, &shared, first_read, |items, on_chunk| {
                 bulk_send::get(
                     &kv,
+                    how,
                     items,
                     move |values| write_values(&values, &mut wrote),
                     on_chunk,

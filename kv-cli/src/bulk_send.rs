@@ -1,22 +1,16 @@
-//! The one place where bulk items meet kv-client: [`put`], [`delete`] and [`get`] take a stream
-//! of checked items and report each finished chunk as a [`ChunkDone`], its failures numbered by
-//! their position in that stream.
-//!
-//! The chunks are sent one after another, each at most [`BATCH`] items and about
-//! [`BATCH_BYTES`] bytes, through kv-client's bulk calls (which retry each request).
+//! The one place where bulk items meet kv-client: [`put`], [`delete`] and [`get`] hand a stream
+//! of checked items to kv-client's streamed bulk calls (`bulk_put_stream` and the others: chunks
+//! packed at the API's limits as the stream is pulled, at most `concurrency` requests in flight,
+//! each through the client's retry path and budget) and report each finished chunk as a
+//! [`ChunkDone`], from the client's progress events; failures are numbered by their position in
+//! the stream given.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
-use futures_util::{Stream, StreamExt};
-use kv_client::{BulkPutItem, KvNamespace};
+use futures_util::Stream;
+use kv_client::{BulkProgress, BulkPutItem, KvNamespace};
 
 use crate::failure::CliError;
-
-/// Items per chunk.
-pub(crate) const BATCH: usize = 1000;
-/// Bytes per chunk (keys, values and metadata), so a chunk of large values stays small.
-pub(crate) const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 /// One item that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,154 +32,89 @@ pub(crate) struct ChunkDone {
     pub(crate) failures: Vec<Failure>,
 }
 
-/// An item's key and roughly how many bytes it takes in a request.
-pub(crate) trait Item {
-    /// Its key.
-    fn key(&self) -> &str;
-    /// Its size in a request body, roughly.
-    fn size(&self) -> usize;
-}
-
-impl Item for BulkPutItem {
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn size(&self) -> usize {
-        let metadata = self
-            .options
-            .metadata
-            .as_ref()
-            .map_or(0, |m| m.as_json().len());
-        self.key.len() + self.value.len() + metadata + 64
+impl From<&BulkProgress> for ChunkDone {
+    fn from(p: &BulkProgress) -> ChunkDone {
+        ChunkDone {
+            done: p.chunk_items_done,
+            failures: p
+                .failures
+                .iter()
+                .map(|f| Failure {
+                    index: f.index,
+                    key: f.key.clone(),
+                    reason: f.reason.to_string(),
+                })
+                .collect(),
+        }
     }
 }
 
-impl Item for String {
-    fn key(&self) -> &str {
-        self
-    }
-    fn size(&self) -> usize {
-        self.len() + 4
+/// How the bulk calls run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sending {
+    /// Requests in flight at most.
+    pub(crate) concurrency: usize,
+}
+
+/// The end of a bulk call: every failed item was already reported through its chunk, so an
+/// incomplete call is not an error here.
+fn settled<T>(result: Result<T, kv_client::Error>) -> Result<(), CliError> {
+    match result {
+        Ok(_) | Err(kv_client::Error::BulkIncomplete { .. }) => Ok(()),
+        Err(e) => Err(CliError::Client(e)),
     }
 }
 
 /// Writes every item of `items`.
-pub(crate) async fn put(
+pub(crate) async fn put<'a>(
     kv: &KvNamespace,
-    items: impl Stream<Item = BulkPutItem> + Send,
-    on_chunk: impl FnMut(ChunkDone) + Send,
+    how: Sending,
+    items: impl Stream<Item = BulkPutItem> + Send + 'a,
+    mut on_chunk: impl FnMut(ChunkDone) + Send + 'a,
 ) -> Result<(), CliError> {
-    in_chunks(items, on_chunk, |batch: Vec<BulkPutItem>| async move {
-        let keys: Vec<String> = batch.iter().map(|i| i.key.clone()).collect();
-        Ok(match kv.bulk_put(batch).await {
-            Ok(_) => Vec::new(),
-            Err(e) => failures_of(&keys, &e),
-        })
-    })
-    .await
+    let call = kv
+        .bulk_put_stream(items)
+        .concurrency(how.concurrency)
+        .on_progress(move |p| on_chunk(p.into()));
+    settled(call.await)
 }
 
 /// Deletes every key of `keys`.
-pub(crate) async fn delete(
+pub(crate) async fn delete<'a>(
     kv: &KvNamespace,
-    keys: impl Stream<Item = String> + Send,
-    on_chunk: impl FnMut(ChunkDone) + Send,
+    how: Sending,
+    keys: impl Stream<Item = String> + Send + 'a,
+    mut on_chunk: impl FnMut(ChunkDone) + Send + 'a,
 ) -> Result<(), CliError> {
-    in_chunks(keys, on_chunk, |batch: Vec<String>| async move {
-        Ok(match kv.bulk_delete(&batch).await {
-            Ok(_) => Vec::new(),
-            Err(e) => failures_of(&batch, &e),
-        })
-    })
-    .await
+    let call = kv
+        .bulk_delete_stream(keys)
+        .concurrency(how.concurrency)
+        .on_progress(move |p| on_chunk(p.into()));
+    settled(call.await)
 }
 
-/// Reads every key of `keys`: each chunk's values (`None` when missing) go to `on_values`
-/// before the chunk is reported.
-pub(crate) async fn get(
+/// Reads every key of `keys`: each chunk's values (`None` when missing) go to `on_values` as the
+/// chunk is answered; the first error `on_values` returns ends the command with it.
+pub(crate) async fn get<'a>(
     kv: &KvNamespace,
-    keys: impl Stream<Item = String> + Send,
-    on_values: impl FnMut(BTreeMap<String, Option<String>>) -> Result<(), CliError> + Send,
-    on_chunk: impl FnMut(ChunkDone) + Send,
+    how: Sending,
+    keys: impl Stream<Item = String> + Send + 'a,
+    mut on_values: impl FnMut(BTreeMap<String, Option<String>>) -> Result<(), CliError> + Send,
+    mut on_chunk: impl FnMut(ChunkDone) + Send + 'a,
 ) -> Result<(), CliError> {
-    // Shared by each chunk's future in turn (one at a time).
-    let on_values = &std::sync::Mutex::new(on_values);
-    in_chunks(keys, on_chunk, |batch: Vec<String>| async move {
-        match kv.bulk_get(&batch).await {
-            Ok(values) => {
-                let mut on_values = on_values.lock().unwrap_or_else(|p| p.into_inner());
-                on_values(values).map(|()| Vec::new())
+    let mut first_error = None;
+    let call = kv
+        .bulk_get_stream(keys)
+        .concurrency(how.concurrency)
+        .on_progress(move |p| on_chunk(p.into()))
+        .for_each(|values| {
+            if first_error.is_none() {
+                first_error = on_values(values).err();
             }
-            Err(e) => Ok(failures_of(&batch, &e)),
-        }
-    })
-    .await
-}
-
-/// Which items of a chunk failed (their position in it, and why), from a bulk call's error.
-type ChunkFailures = Vec<(usize, String)>;
-
-/// Cuts `items` into chunks, sends each with `send`, and reports each.
-async fn in_chunks<T, F, Fut>(
-    items: impl Stream<Item = T> + Send,
-    mut on_chunk: impl FnMut(ChunkDone) + Send,
-    mut send: F,
-) -> Result<(), CliError>
-where
-    T: Item,
-    F: FnMut(Vec<T>) -> Fut,
-    Fut: Future<Output = Result<ChunkFailures, CliError>>,
-{
-    let mut items = std::pin::pin!(items.fuse());
-    let mut first = 0u64;
-    loop {
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        while batch.len() < BATCH && bytes < BATCH_BYTES {
-            let Some(item) = items.next().await else {
-                break;
-            };
-            bytes += item.size();
-            batch.push(item);
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let keys: Vec<String> = batch.iter().map(|i| i.key().to_owned()).collect();
-        let count = keys.len() as u64;
-        let failures: Vec<Failure> = send(batch)
-            .await?
-            .into_iter()
-            .filter_map(|(i, reason)| {
-                keys.get(i).map(|key| Failure {
-                    index: first + i as u64,
-                    key: key.clone(),
-                    reason,
-                })
-            })
-            .collect();
-        on_chunk(ChunkDone {
-            done: count - failures.len() as u64,
-            failures,
         });
-        first += count;
+    let result = settled(call.await);
+    match first_error {
+        Some(e) => Err(e),
+        None => result,
     }
-}
-
-/// Which items of a chunk failed, from a bulk call's error: the keys it names, or all.
-fn failures_of(keys: &[String], error: &kv_client::Error) -> ChunkFailures {
-    let failed: std::collections::HashSet<&str> =
-        error.failed_keys().iter().map(String::as_str).collect();
-    let all = failed.is_empty();
-    let reason = match error {
-        kv_client::Error::BulkIncomplete { errors, .. } => errors
-            .first()
-            .map_or_else(|| "refused by the service".to_owned(), |e| e.to_string()),
-        other => other.to_string(),
-    };
-    keys.iter()
-        .enumerate()
-        .filter(|(_, k)| all || failed.contains(k.as_str()))
-        .map(|(i, _)| (i, reason.clone()))
-        .collect()
 }

@@ -250,28 +250,51 @@ fn a_broken_file_stops_at_its_byte_offset_and_sends_nothing_from_the_first_batch
     assert_eq!(mock.count(), 0);
 }
 
-#[test]
-fn a_break_after_the_first_batch_stops_there_and_says_so() {
-    let mock = Mock::start();
-    let dir = kit::dir();
+/// A put file of `n` small items followed by a break; gives it and the break's offset.
+fn broken_after(n: usize) -> (String, usize) {
     let mut text = String::from("[");
-    for i in 0..1500 {
-        text.push_str(&format!(r#"{{"key": "k{i:04}", "value": "v"}},"#));
+    for i in 0..n {
+        text.push_str(&format!(r#"{{"key": "k{i:05}", "value": "v"}},"#));
     }
     let offset = text.len();
     text.push_str("oops]");
-    let file = kit::file(&dir, "late.json", &text);
+    (text, offset)
+}
+
+#[test]
+fn a_break_within_the_first_chunk_sends_nothing_after_it_sends_what_came_before() {
+    let mock = Mock::start();
+    let dir = kit::dir();
+    // The first chunk is the API's 10,000 items per request.
+    let (text, offset) = broken_after(9_999);
+    let file = kit::file(&dir, "early.json", &text);
     let out = mock.cli(mock.bulk_args("put", &[&file])).run().code(5);
     assert!(
-        out.stderr.contains(&format!("at byte {offset}: ")),
+        out.stderr.starts_with(&format!(
+            "edge-kv: error: not a JSON array of items at byte {offset}: "
+        )),
         "{}",
         out.stderr
     );
-    // The first batch went and stays; the 500 items read after it are not sent.
-    let summary = out.stderr.lines().next().expect("a summary");
-    assert!(kit::is_summary(summary, "put", 1000, 0), "{}", out.stderr);
-    assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
-    assert_eq!(mock.count(), 1000);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        mock.requests().is_empty(),
+        "sent: {:?}",
+        mock.requests().len()
+    );
+
+    let (text, offset) = broken_after(10_500);
+    let file = kit::file(&dir, "late.json", &text);
+    let out = mock.cli(mock.bulk_args("put", &[&file])).run().code(5);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    assert!(kit::is_summary(lines[0], "put", 10_500, 0), "{}", lines[0]);
+    assert!(
+        lines[1].contains(&format!("at byte {offset}: ")),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(mock.count(), 10_500);
 }
 
 #[test]
