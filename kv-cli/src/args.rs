@@ -188,4 +188,12 @@ pub(crate) struct BulkArgs {
     /// Write the items that failed here, in the input's format, to re-run them.
     #[arg(long, value_name = "FILE")]
     pub(crate) failed: Option<PathBuf>,
+    /// Requests in flight at once (1 to 64); each holds one chunk of up to the API's limits.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = kv_client::DEFAULT_BULK_CONCURRENCY as u16,
+        value_parser = clap::value_parser!(u16).range(1..=64),
+    )]
+    pub(crate) concurrency: u16,
 }

@@ -1,145 +1,205 @@
-//! `edge-kv bulk put | get | delete FILE`: the file is read as a stream on its own thread
-//! ([`bulk_file`](kv_types::bulk_file) finds the items, [`bulk_items`](crate::bulk_items) checks
-//! each), and the items go to kv-client's bulk calls in batches of [`BATCH`].
+//! `edge-kv bulk put | get | delete FILE`: the input is read as a stream
+//! ([`bulk_input`](crate::bulk_input)), each item checked ([`bulk_items`](crate::bulk_items)),
+//! the good ones sent ([`bulk_send`](crate::bulk_send)), and every item accounted for as done or
+//! failed in a [`Tally`] that drives the progress bar ([`progress`](crate::progress)).
 //!
-//! A bad item is reported with its index and reason and the rest go; a broken file stops at once
-//! with its byte offset, before anything is sent when the break is in the first batch.
+//! A bad item is reported with its index and reason and the rest go; a broken file stops at its
+//! byte offset: nothing is sent when the break is in the first chunk (the first chunk is held
+//! back until it is read whole: the API's items per request, at most 32 MiB of input); after
+//! that, the items before the break are sent, nothing after it. `--failed FILE` gets the failed items in the
+//! input's format ([`bulk_failed`](crate::bulk_failed)).
 //!
-//! Memory: the reader runs at most [`CHANNEL`] items ahead of the sender, and one batch is held
-//! while it is sent, so memory is bounded by (`CHANNEL` + `BATCH`) items, not by the file.
-//! Batches are sent one after another: the bounded concurrency and progress events of the
-//! client's pacing work (issue 14) are not used yet.
+//! Memory: the reader runs a bounded number of items ahead of the sender, the sender holds its
+//! chunks in flight (`--concurrency`, and the one being packed), and the tally holds only the
+//! indices of failed items: bounded by the chunk sizes, not by the input.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard};
 
-use kv_client::{BulkPutItem, Client, KvNamespace};
-use kv_types::Limits;
+use futures_util::Stream;
+use kv_client::Client;
+use kv_types::bulk_file::Malformed;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::args::{BulkArgs, BulkCommand};
-use crate::bulk_items::{self, Bad, ItemError};
+use crate::args::BulkCommand;
+use crate::bulk_input::{Input, Msg, Reader, ReaderThread};
+use crate::bulk_items::{self, ItemError};
+use crate::bulk_send::{self, ChunkDone, Sending};
 use crate::connect;
 use crate::failure::CliError;
 use crate::output;
-use kv_types::bulk_file::{ArrayScanner, Malformed};
+use crate::progress::Progress;
+use crate::{bulk_failed, bulk_input};
 
-/// Items per call of kv-client's bulk functions.
-pub(crate) const BATCH: usize = 1000;
-/// Items the reader may run ahead of the sender.
-const CHANNEL: usize = 256;
+/// The checked items, as the sender pulls them.
+type Items<'a, T> = Pin<Box<dyn Stream<Item = T> + Send + 'a>>;
 
-/// What the reader thread hands over.
-enum Msg<T> {
-    /// An item ready to send, with its input text when `--failed` needs it.
-    Item {
-        index: u64,
-        raw: Option<Vec<u8>>,
-        item: T,
-    },
-    /// An item that cannot be sent.
-    Bad(ItemError, Vec<u8>),
-    /// The file is broken here; nothing follows.
-    Broken(Malformed),
+/// The running account of a bulk command: every item ends here as done or failed.
+struct Tally {
+    progress: Progress,
+    /// Whether to keep `failed` (for `--failed`).
+    keep_failed: bool,
+    /// The input indices of the items that failed.
+    failed: Vec<u64>,
+    /// For each bad item so far, the first stream position after it: what turns a position in
+    /// the stream of good items back into an input index.
+    shifts: Vec<u64>,
+    /// Where the input broke, if it did.
+    broken: Option<Malformed>,
 }
 
-/// One item waiting in a batch.
-struct Pending<T> {
-    index: u64,
-    raw: Option<Vec<u8>>,
-    item: T,
+impl Tally {
+    /// The input index of the `position`th good item.
+    fn input_index(&self, position: u64) -> u64 {
+        position + self.shifts.partition_point(|&s| s <= position) as u64
+    }
+
+    fn failed(&mut self, index: u64, line: &str) {
+        self.progress.println(line);
+        if self.keep_failed {
+            self.failed.push(index);
+        }
+    }
+
+    /// An item that could not be sent.
+    fn bad(&mut self, error: &ItemError, len: u64) {
+        self.progress.read(len);
+        self.progress.items(0, 1);
+        let before = self.shifts.len() as u64;
+        self.shifts.push(error.index - before);
+        self.failed(error.index, &format!("edge-kv: {error}"));
+    }
+
+    /// A chunk came back.
+    fn chunk(&mut self, chunk: ChunkDone) {
+        self.progress.items(chunk.done, chunk.failures.len() as u64);
+        for f in chunk.failures {
+            let index = self.input_index(f.index);
+            let line = format!("edge-kv: item {index} (key {:?}): {}", f.key, f.reason);
+            self.failed(index, &line);
+        }
+    }
 }
 
-/// Starts the reader thread over `path` (`-` is stdin).
-fn read_items<T: Send + 'static>(
-    path: &Path,
-    keep_raw: bool,
-    convert: impl Fn(&kv_types::bulk_file::Element) -> Result<T, Bad> + Send + 'static,
-) -> Result<mpsc::Receiver<Msg<T>>, CliError> {
-    let input: Box<dyn Read + Send> = if path == Path::new("-") {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(File::open(path).map_err(CliError::io(format!("opening {}", path.display())))?)
-    };
-    let (tx, rx) = mpsc::channel(CHANNEL);
-    std::thread::spawn(move || {
-        let scanner = ArrayScanner::new(BufReader::with_capacity(256 * 1024, input));
-        for element in scanner {
-            let msg = match element {
-                Err(m) => Msg::Broken(m),
-                Ok(element) => match convert(&element) {
-                    Ok(item) => Msg::Item {
-                        index: element.index,
-                        raw: keep_raw.then(|| element.bytes.clone()),
-                        item,
-                    },
-                    Err(Bad::Item(e)) => Msg::Bad(e, element.bytes),
-                    Err(Bad::File(m)) => Msg::Broken(m),
-                },
-            };
-            let last = matches!(msg, Msg::Broken(_));
-            if tx.blocking_send(msg).is_err() || last {
-                break;
+/// What the stream of items and the chunk reports share.
+struct Shared {
+    tally: Mutex<Tally>,
+}
+
+impl Shared {
+    fn tally(&self) -> MutexGuard<'_, Tally> {
+        // A panic while holding the lock ends the command anyway; the counts stay usable.
+        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The first chunk: items held back until this many are read (or the input ends), so that a
+/// break among them sends nothing.
+#[derive(Debug, Clone, Copy)]
+struct FirstChunk {
+    items: usize,
+    bytes: u64,
+}
+
+/// The most input bytes held back as the first chunk.
+const FIRST_CHUNK_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Where the stream of items stands.
+struct Feed<T> {
+    rx: mpsc::Receiver<Msg<T>>,
+    /// The first chunk, once read, until handed over.
+    held: std::collections::VecDeque<T>,
+    /// Whether the first chunk was read.
+    started: bool,
+}
+
+impl<T> Feed<T> {
+    /// The next message, with bad items accounted for on the way; `None` at the end or a break
+    /// (which is noted in the tally).
+    async fn next(&mut self, shared: &Shared) -> Option<(u64, T)> {
+        loop {
+            match self.rx.recv().await? {
+                Msg::Item { len, item } => return Some((len, item)),
+                Msg::Bad(error, len) => shared.tally().bad(&error, len),
+                Msg::Broken(m) => {
+                    shared.tally().broken = Some(m);
+                    return None;
+                }
             }
         }
-    });
-    Ok(rx)
-}
-
-/// Where `--failed` writes the failed items: a JSON array of their input text.
-struct FailedFile {
-    path: PathBuf,
-    out: BufWriter<File>,
-    count: u64,
-}
-
-impl FailedFile {
-    fn create(path: &Path) -> Result<FailedFile, CliError> {
-        let file =
-            File::create(path).map_err(CliError::io(format!("creating {}", path.display())))?;
-        Ok(FailedFile {
-            path: path.to_owned(),
-            out: BufWriter::new(file),
-            count: 0,
-        })
     }
 
-    fn push(&mut self, raw: &[u8]) -> Result<(), CliError> {
-        let sep: &[u8] = if self.count == 0 { b"[\n" } else { b",\n" };
-        self.count += 1;
-        self.out
-            .write_all(sep)
-            .and_then(|()| self.out.write_all(raw))
-            .map_err(CliError::io(format!("writing {}", self.path.display())))
-    }
-
-    fn finish(mut self) -> Result<(), CliError> {
-        let end: &[u8] = if self.count == 0 { b"[]\n" } else { b"\n]\n" };
-        self.out
-            .write_all(end)
-            .and_then(|()| self.out.flush())
-            .map_err(CliError::io(format!("writing {}", self.path.display())))
-    }
-}
-
-/// The running account of a bulk command.
-struct Outcome {
-    done: u64,
-    failed: u64,
-    failed_file: Option<FailedFile>,
-}
-
-impl Outcome {
-    fn fail(&mut self, error: &ItemError, raw: Option<&[u8]>) -> Result<(), CliError> {
-        self.failed += 1;
-        eprintln!("edge-kv: {error}");
-        if let (Some(f), Some(raw)) = (self.failed_file.as_mut(), raw) {
-            f.push(raw)?;
+    /// Reads the first chunk; a break inside it drops it.
+    async fn start(&mut self, shared: &Shared, first: FirstChunk) {
+        self.started = true;
+        let mut bytes = 0;
+        while self.held.len() < first.items && bytes < first.bytes {
+            let Some((len, item)) = self.next(shared).await else {
+                break;
+            };
+            shared.tally().progress.read(len);
+            bytes += len;
+            self.held.push_back(item);
         }
-        Ok(())
+        if shared.tally().broken.is_some() {
+            self.held.clear();
+        }
+    }
+}
+
+/// The good items of the reader's channel, in order, bad ones accounted for on the way. A break
+/// ends the stream: within the first chunk nothing is handed over; later, the items before it
+/// go.
+fn items<T: Send + 'static>(
+    rx: mpsc::Receiver<Msg<T>>,
+    shared: &Shared,
+    first: FirstChunk,
+) -> Items<'_, T> {
+    let feed = Feed {
+        rx,
+        held: std::collections::VecDeque::new(),
+        started: false,
+    };
+    Box::pin(futures_util::stream::unfold(
+        feed,
+        move |mut feed| async move {
+            if !feed.started {
+                feed.start(shared, first).await;
+            }
+            if let Some(item) = feed.held.pop_front() {
+                return Some((item, feed));
+            }
+            if shared.tally().broken.is_some() {
+                return None;
+            }
+            let (len, item) = feed.next(shared).await?;
+            shared.tally().progress.read(len);
+            Some((item, feed))
+        },
+    ))
+}
+
+/// Feeds the reader's items to `send` until they end or the input breaks.
+async fn send_all<'a, T, F, Fut>(
+    reader: Reader<T>,
+    shared: &'a Shared,
+    first: FirstChunk,
+    send: F,
+) -> (Result<(), CliError>, ReaderThread)
+where
+    T: Send + 'static,
+    F: FnOnce(Items<'a, T>, Box<dyn FnMut(ChunkDone) + Send + 'a>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), CliError>>,
+{
+    let (rx, thread) = reader.into_parts();
+    let on_chunk = Box::new(move |chunk| shared.tally().chunk(chunk));
+    let result = send(items(rx, shared, first), on_chunk).await;
+    let broken = shared.tally().broken.take();
+    match broken {
+        Some(m) => (Err(CliError::BadInput(m.to_string())), thread),
+        None => (result, thread),
     }
 }
 
@@ -152,50 +212,96 @@ pub(crate) async fn run(client: &Client, command: BulkCommand, json: bool) -> Re
     };
     let kv = connect::namespace(client, &args.ns).await?;
     let limits = *client.limits();
-    let mut outcome = Outcome {
-        done: 0,
-        failed: 0,
-        failed_file: args.failed.as_deref().map(FailedFile::create).transpose()?,
+    let input = Input::new(&args.file, args.failed.is_some())?;
+    let how = Sending {
+        concurrency: usize::from(args.concurrency),
     };
-    let keep_raw = args.failed.is_some();
-    let result = match &command {
-        BulkCommand::Put(a) => {
+    let shared = Shared {
+        tally: Mutex::new(Tally {
+            progress: Progress::start(input.size()),
+            keep_failed: args.failed.is_some(),
+            failed: Vec::new(),
+            shifts: Vec::new(),
+            broken: None,
+        }),
+    };
+    let first = |items| FirstChunk {
+        items,
+        bytes: FIRST_CHUNK_BYTES,
+    };
+    let first_write = first(limits.max_bulk_items);
+    let (result, thread) = match &command {
+        BulkCommand::Put(_) => {
             let now = epoch_now();
-            let rx = read_items(&a.file, keep_raw, move |e| {
-                bulk_items::put_item(e, &limits, now)
-            })?;
-            drive(rx, &mut outcome, |batch| put_batch(&kv, batch)).await
+            let reader = input.read(move |e| bulk_items::put_item(e, &limits, now))?;
+            send_all(reader, &shared, first_write, |items, on_chunk| {
+                bulk_send::put(&kv, how, items, on_chunk)
+            })
+            .await
         }
-        BulkCommand::Delete(a) => {
-            let rx = read_items(&a.file, keep_raw, move |e| bulk_items::key_item(e, &limits))?;
-            drive(rx, &mut outcome, |batch| delete_batch(&kv, batch)).await
+        BulkCommand::Delete(_) => {
+            let reader = input.read(move |e| bulk_items::key_item(e, &limits))?;
+            send_all(reader, &shared, first_write, |items, on_chunk| {
+                bulk_send::delete(&kv, how, items, on_chunk)
+            })
+            .await
         }
-        BulkCommand::Get(a) => get(&kv, a, &limits, keep_raw, &mut outcome).await,
+        BulkCommand::Get(_) => {
+            let reader = input.read(move |e| bulk_items::key_item(e, &limits))?;
+            output::bytes(b"{")?;
+            let mut wrote = false;
+            let first_read = first(limits.max_bulk_get_keys);
+            let sent = send_all(reader, &shared, first_read, |items, on_chunk| {
+                bulk_send::get(
+                    &kv,
+                    how,
+                    items,
+                    move |values| write_values(&values, &mut wrote),
+                    on_chunk,
+                )
+            })
+            .await;
+            output::bytes(b"}\n")?;
+            sent
+        }
     };
-    let total = outcome.done + outcome.failed;
-    if let Some(f) = outcome.failed_file.take() {
-        f.finish()?;
+    let tally = shared.tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(path) = &args.failed {
+        write_failed(path.clone(), input, thread, tally.failed).await?;
+    }
+    let (done, failed) = (tally.progress.done(), tally.progress.failed());
+    let summary = tally.progress.finish(verb);
+    // The summary also when a broken input stopped a run that had sent something.
+    if result.is_ok() || done + failed > 0 {
+        if !json {
+            output::note(&summary);
+        } else if verb != "get" {
+            output::json(&json!({"operation": verb, "done": done, "failed": failed}))?;
+        }
     }
     result?;
-    if verb != "get" {
-        if json {
-            output::json(
-                &json!({"operation": verb, "done": outcome.done, "failed": outcome.failed}),
-            )?;
-        } else {
-            output::note(&format!(
-                "bulk {verb}: {} done, {} failed",
-                outcome.done, outcome.failed
-            ));
-        }
-    }
-    if outcome.failed > 0 {
+    if failed > 0 {
         return Err(CliError::Partial {
-            failed: outcome.failed,
-            total,
+            failed,
+            total: done + failed,
         });
     }
     Ok(())
+}
+
+/// Writes `--failed`: waits for the reader, then copies the failed items from the input.
+async fn write_failed(
+    path: std::path::PathBuf,
+    input: bulk_input::Input,
+    thread: ReaderThread,
+    failed: Vec<u64>,
+) -> Result<(), CliError> {
+    tokio::task::spawn_blocking(move || {
+        thread.join();
+        bulk_failed::write(&path, input.reopen()?, failed)
+    })
+    .await
+    .map_err(|e| CliError::Usage(format!("writing --failed stopped: {e}")))?
 }
 
 fn epoch_now() -> u64 {
@@ -204,213 +310,15 @@ fn epoch_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// What a batch did: the indices (in the batch) that failed, with the reason.
-type BatchFailures = Vec<(usize, String)>;
-
-/// Reads items from the channel, sends them in batches with `send`, and accounts for each.
-async fn drive<T, F, Fut>(
-    mut rx: mpsc::Receiver<Msg<T>>,
-    outcome: &mut Outcome,
-    mut send: F,
-) -> Result<(), CliError>
-where
-    F: FnMut(Vec<T>) -> Fut,
-    Fut: std::future::Future<Output = (Vec<String>, BatchFailures)>,
-    T: ItemKey,
-{
-    let mut batch: Vec<Pending<T>> = Vec::with_capacity(BATCH);
-    let mut broken = None;
-    loop {
-        let msg = rx.recv().await;
-        let end = match msg {
-            None => true,
-            Some(Msg::Broken(m)) => {
-                broken = Some(m);
-                true
-            }
-            Some(Msg::Bad(e, raw)) => {
-                outcome.fail(&e, Some(&raw))?;
-                false
-            }
-            Some(Msg::Item { index, raw, item }) => {
-                batch.push(Pending { index, raw, item });
-                false
-            }
-        };
-        if end && broken.is_some() && outcome.done == 0 {
-            // Broken before the first batch went: send nothing.
-            break;
-        }
-        if batch.len() >= BATCH || (end && !batch.is_empty()) {
-            send_batch(&mut batch, outcome, &mut send).await?;
-        }
-        if end {
-            break;
-        }
-    }
-    match broken {
-        Some(m) => Err(CliError::BadInput(m.to_string())),
-        None => Ok(()),
-    }
-}
-
-/// The key of an item, for reports.
-trait ItemKey {
-    fn key(&self) -> &str;
-}
-
-impl ItemKey for BulkPutItem {
-    fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl ItemKey for String {
-    fn key(&self) -> &str {
-        self
-    }
-}
-
-async fn send_batch<T: ItemKey, F, Fut>(
-    batch: &mut Vec<Pending<T>>,
-    outcome: &mut Outcome,
-    send: &mut F,
-) -> Result<(), CliError>
-where
-    F: FnMut(Vec<T>) -> Fut,
-    Fut: std::future::Future<Output = (Vec<String>, BatchFailures)>,
-{
-    let pending = std::mem::take(batch);
-    let mut meta = Vec::with_capacity(pending.len());
-    let mut items = Vec::with_capacity(pending.len());
-    for p in pending {
-        meta.push((p.index, p.item.key().to_owned(), p.raw));
-        items.push(p.item);
-    }
-    let (_, failures) = send(items).await;
-    let mut failed = vec![None; meta.len()];
-    for (i, reason) in failures {
-        if let Some(slot) = failed.get_mut(i) {
-            *slot = Some(reason);
-        }
-    }
-    for ((index, key, raw), reason) in meta.into_iter().zip(failed) {
-        match reason {
-            None => outcome.done += 1,
-            Some(reason) => {
-                let error = ItemError {
-                    index,
-                    offset: 0,
-                    key: Some(key),
-                    reason,
-                };
-                outcome.failed += 1;
-                eprintln!(
-                    "edge-kv: item {} (key {:?}): {}",
-                    error.index,
-                    error.key.as_deref().unwrap_or_default(),
-                    error.reason
-                );
-                if let (Some(f), Some(raw)) = (outcome.failed_file.as_mut(), raw.as_deref()) {
-                    f.push(raw)?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Which items of a batch failed, from a bulk call's error.
-fn failures_of(keys: &[String], error: &kv_client::Error) -> BatchFailures {
-    let failed: std::collections::HashSet<&str> =
-        error.failed_keys().iter().map(String::as_str).collect();
-    let all = failed.is_empty();
-    let reason = match error {
-        kv_client::Error::BulkIncomplete { errors, .. } => errors
-            .first()
-            .map_or_else(|| "refused by the service".to_owned(), |e| e.to_string()),
-        other => other.to_string(),
-    };
-    keys.iter()
-        .enumerate()
-        .filter(|(_, k)| all || failed.contains(k.as_str()))
-        .map(|(i, _)| (i, reason.clone()))
-        .collect()
-}
-
-async fn put_batch(kv: &KvNamespace, items: Vec<BulkPutItem>) -> (Vec<String>, BatchFailures) {
-    let keys: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
-    match kv.bulk_put(items).await {
-        Ok(_) => (keys, Vec::new()),
-        Err(e) => {
-            let f = failures_of(&keys, &e);
-            (keys, f)
-        }
-    }
-}
-
-async fn delete_batch(kv: &KvNamespace, keys: Vec<String>) -> (Vec<String>, BatchFailures) {
-    match kv.bulk_delete(&keys).await {
-        Ok(_) => (keys, Vec::new()),
-        Err(e) => {
-            let f = failures_of(&keys, &e);
-            (keys, f)
-        }
-    }
-}
-
-/// `bulk get`: a JSON object of key to value (null when missing) on stdout, written as batches
-/// come back.
-async fn get(
-    kv: &KvNamespace,
-    args: &BulkArgs,
-    limits: &Limits,
-    keep_raw: bool,
-    outcome: &mut Outcome,
-) -> Result<(), CliError> {
-    let limits = *limits;
-    let rx = read_items(&args.file, keep_raw, move |e| {
-        bulk_items::key_item(e, &limits)
-    })?;
-    let wrote = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    output::bytes(b"{")?;
-    let result = drive(rx, outcome, |keys: Vec<String>| {
-        let kv = kv.clone();
-        let wrote = std::sync::Arc::clone(&wrote);
-        async move {
-            match kv.bulk_get(&keys).await {
-                Ok(values) => {
-                    let written = write_values(&values, &wrote);
-                    let failures = match written {
-                        Ok(()) => Vec::new(),
-                        Err(e) => keys
-                            .iter()
-                            .enumerate()
-                            .map(|(i, _)| (i, e.to_string()))
-                            .collect(),
-                    };
-                    (keys, failures)
-                }
-                Err(e) => {
-                    let f = failures_of(&keys, &e);
-                    (keys, f)
-                }
-            }
-        }
-    })
-    .await;
-    output::bytes(b"}\n")?;
-    result
-}
-
-/// Writes the entries of one batch; `wrote` says whether an entry came before (for the comma).
+/// Writes the entries of one chunk of `bulk get`; `wrote` says whether an entry came before
+/// (for the comma).
 fn write_values(
     values: &BTreeMap<String, Option<String>>,
-    wrote: &std::sync::atomic::AtomicBool,
+    wrote: &mut bool,
 ) -> Result<(), CliError> {
     let mut text = String::new();
     for (k, v) in values {
-        if wrote.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        if std::mem::replace(wrote, true) {
             text.push(',');
         }
         let entry = serde_json::to_string(k).and_then(|k| serde_json::to_string(v).map(|v| (k, v)));

@@ -95,7 +95,7 @@ struct WirePut<'a> {
 
 /// One put item, checked against `limits` at `now` (epoch seconds).
 pub(crate) fn put_item(element: &Element, limits: &Limits, now: u64) -> Result<BulkPutItem, Bad> {
-    let wire: WirePut<'_> = parse(
+    let mut wire: WirePut<'_> = parse(
         element,
         "an object {\"key\": string, \"value\": string, ...}",
     )?;
@@ -107,7 +107,7 @@ pub(crate) fn put_item(element: &Element, limits: &Limits, now: u64) -> Result<B
             .decode(wire.value.as_bytes())
             .map_err(|e| bad(format!("`base64` is true but the value is not base64: {e}")))?
     } else {
-        wire.value.clone().into_bytes()
+        std::mem::take(&mut wire.value).into_bytes()
     };
     limits
         .check_value_len(value.len())

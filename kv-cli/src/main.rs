@@ -4,12 +4,16 @@
 
 mod args;
 mod bulk;
+mod bulk_failed;
+mod bulk_input;
 mod bulk_items;
+mod bulk_send;
 mod connect;
 mod failure;
 mod keys;
 mod namespaces;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -25,10 +29,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The commands report every failure themselves (and the client's warnings would break the
+    // progress bar): only errors are logged unless RUST_LOG says otherwise.
     let quiet_default = if matches!(cli.command, Command::Mock(_)) {
         "kv_mock=info"
     } else {
-        "warn"
+        "error"
     };
     tracing_subscriber::fmt()
         .with_env_filter(

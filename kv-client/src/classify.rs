@@ -45,6 +45,16 @@ pub(crate) fn is_retryable(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::RateLimited | ErrorKind::Unavailable)
 }
 
+/// Whether `error` is an attempt that timed out (ours, or the HTTP stack's): a retry after it
+/// costs the retry budget more.
+pub(crate) fn is_timeout(error: &Error) -> bool {
+    match error {
+        Error::Timeout { .. } => true,
+        Error::Transport { source, .. } => source.is_timeout(),
+        _ => false,
+    }
+}
+
 /// The kind of `error` (see the table of the module).
 pub(crate) fn kind(error: &Error) -> ErrorKind {
     match error {

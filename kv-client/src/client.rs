@@ -13,6 +13,7 @@ use crate::endpoint::Endpoints;
 use crate::error::Error;
 use crate::namespace::KvNamespace;
 use crate::retry::RetryConfig;
+use crate::retry::budget::TokenBucket;
 use crate::time::{Clock, Jitter, Sleeper, epoch_secs};
 
 /// A client of the Workers KV REST API for one account. Cheap to clone (an `Arc` inside), `Send`
@@ -42,6 +43,8 @@ pub(crate) struct Inner {
     pub(crate) endpoints: Endpoints,
     pub(crate) account_id: String,
     pub(crate) retry: RetryConfig,
+    /// The retry budget, when on.
+    pub(crate) retry_budget: Option<TokenBucket>,
     pub(crate) attempt_timeout: Duration,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
@@ -99,6 +102,12 @@ impl Client {
     /// The retry policy.
     pub fn retry_config(&self) -> &RetryConfig {
         &self.inner.retry
+    }
+
+    /// The tokens left in the retry budget ([`RetryBudget`](crate::RetryBudget)); `None` when it
+    /// is off.
+    pub fn retry_budget_left(&self) -> Option<u32> {
+        self.inner.retry_budget.as_ref().map(TokenBucket::left)
     }
 
     /// The limits checked before sending.

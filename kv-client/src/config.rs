@@ -13,6 +13,7 @@ use crate::client::{Client, Inner};
 use crate::endpoint::Endpoints;
 use crate::error::Error;
 use crate::retry::RetryConfig;
+use crate::retry::budget::{RetryBudget, TokenBucket};
 use crate::secret::{Auth, Secret};
 use crate::time::{Clock, Jitter, RandomJitter, Sleeper, SystemClock, TokioSleeper};
 
@@ -62,6 +63,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     attempt_timeout: Duration,
     retry: RetryConfig,
+    retry_budget: Option<RetryBudget>,
     user_agent: String,
     allow_http: bool,
     limits: Limits,
@@ -79,6 +81,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("attempt_timeout", &self.attempt_timeout)
             .field("retry", &self.retry)
+            .field("retry_budget", &self.retry_budget)
             .field("user_agent", &self.user_agent)
             .field("allow_http", &self.allow_http)
             .finish_non_exhaustive()
@@ -94,6 +97,7 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             retry: RetryConfig::default(),
+            retry_budget: Some(RetryBudget::default()),
             user_agent: concat!("kv-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             allow_http: false,
             limits: Limits::PRODUCTION,
@@ -161,6 +165,14 @@ impl ClientBuilder {
     /// The retry policy.
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The retry budget shared by every call of the client ([`RetryBudget`], on by default with
+    /// the AWS SDKs' settings); `None` turns it off, so every call retries as its
+    /// [`RetryConfig`] allows whatever the others do.
+    pub fn retry_budget(mut self, budget: impl Into<Option<RetryBudget>>) -> Self {
+        self.retry_budget = budget.into();
         self
     }
 
@@ -236,6 +248,7 @@ impl ClientBuilder {
             base,
             account_id,
             retry: self.retry,
+            retry_budget: self.retry_budget.map(TokenBucket::new),
             attempt_timeout: self.attempt_timeout,
             limits: self.limits,
             clock: self.clock,

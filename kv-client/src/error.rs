@@ -98,6 +98,14 @@ pub enum StopReason {
     },
     /// The value was a one-shot stream that had started: it cannot be sent again.
     BodyNotReplayable,
+    /// The client's retry budget is spent: too many calls are failing and retrying at once (the
+    /// service is likely down), so this one stopped at its first failure. Successes refill it.
+    RetryBudgetSpent {
+        /// Tokens the retry needed.
+        cost: u32,
+        /// Tokens that were left.
+        left: u32,
+    },
 }
 
 impl fmt::Display for StopReason {
@@ -115,6 +123,10 @@ impl fmt::Display for StopReason {
                 "the next attempt would be in {wait:?}, past the retry deadline ({left:?} left)"
             ),
             StopReason::BodyNotReplayable => f.write_str("the value stream cannot be re-sent"),
+            StopReason::RetryBudgetSpent { cost, left } => write!(
+                f,
+                "the client's retry budget is spent (a retry costs {cost}, {left} left)"
+            ),
         }
     }
 }

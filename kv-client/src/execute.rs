@@ -90,6 +90,7 @@ where
         error
     };
     let mut number = 0u32;
+    let mut last_retry_cost = 0u32;
     loop {
         number += 1;
         let left = config.deadline.saturating_sub(elapsed());
@@ -97,7 +98,12 @@ where
         let span = attempt_span(number, timeout);
         let outcome = tokio::time::timeout(timeout, in_span(span, attempt())).await;
         let mut error = match outcome {
-            Ok(Ok(value)) => return Ok(value),
+            Ok(Ok(value)) => {
+                if let Some(bucket) = &inner.retry_budget {
+                    bucket.succeeded(last_retry_cost);
+                }
+                return Ok(value);
+            }
             Ok(Err(error)) => error,
             Err(_) => Error::Timeout {
                 ctx: ctx.boxed(),
@@ -142,6 +148,19 @@ where
                 number,
                 StopReason::WaitBeyondDeadline { wait, left },
             ));
+        }
+        if let Some(bucket) = inner.retry_budget.as_ref().filter(|_| !rate_limited) {
+            let cost = bucket.cost(classify::is_timeout(&error));
+            if !bucket.take(cost) {
+                let left = bucket.left();
+                tracing::warn!(attempt = number, cost, left, error = %error, "retry budget spent; not retrying");
+                return Err(finish(
+                    error,
+                    number,
+                    StopReason::RetryBudgetSpent { cost, left },
+                ));
+            }
+            last_retry_cost = cost;
         }
         tracing::info!(
             attempt = number,

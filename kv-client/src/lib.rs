@@ -7,8 +7,8 @@
 //!   nothing.
 //! - **Retries safely**: 408, 429, 5xx, connection failures and timeouts are retried with
 //!   exponential backoff and full jitter, honouring `retry-after-ms` and `Retry-After`, under a
-//!   deadline ([`RetryConfig`]). A one-shot stream that has started is never re-sent: the call
-//!   fails with [`Error::NotReplayable`] instead.
+//!   deadline ([`RetryConfig`]), within a client-wide [`RetryBudget`]. A one-shot stream that
+//!   has started is never re-sent: the call fails with [`Error::NotReplayable`] instead.
 //! - **Streams**: values are sent as they come, in bounded memory, and cut off past 25 MiB.
 //! - **Testable**: time, sleep and jitter are injectable ([`time`]).
 //!
@@ -54,7 +54,10 @@ mod upload;
 mod with_metadata;
 
 pub use body::Body;
-pub use bulk::{BulkGetValue, BulkPutItem, BulkReport};
+pub use bulk::{
+    BulkFailure, BulkFailureReason, BulkGet, BulkGetValue, BulkProgress, BulkPutItem, BulkReport,
+    BulkWrite, DEFAULT_BULK_CONCURRENCY,
+};
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
@@ -65,7 +68,7 @@ pub use get::{GetRequest, ValueStream};
 pub use list::ListRequest;
 pub use namespace::KvNamespace;
 pub use put::{BoxFuture, PutBuilder};
-pub use retry::RetryConfig;
+pub use retry::{RetryBudget, RetryConfig};
 pub use secret::{Auth, Secret};
 pub use with_metadata::WithMetadata;
 

@@ -208,7 +208,12 @@ async fn bulk_failures_name_every_key() {
             .times(1),
     );
     let items: Vec<(String, &str)> = (0..25).map(|i| (name(i), "v")).collect();
-    let err = kv.bulk_put(items).await.expect_err("one request failed");
+    // One request at a time, so the fault meets the first chunk.
+    let err = kv
+        .bulk_put(items)
+        .concurrency(1)
+        .await
+        .expect_err("one request failed");
     match &err {
         Error::BulkIncomplete {
             succeeded,

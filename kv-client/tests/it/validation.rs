@@ -197,20 +197,37 @@ async fn list_limit_out_of_range() {
 }
 
 #[tokio::test]
-async fn bulk_items_are_all_checked_before_sending() {
+async fn invalid_bulk_items_are_reported_by_index_and_never_sent() {
     let s = start().await;
-    let mut items: Vec<BulkPutItem> = (0..50)
-        .map(|i| BulkPutItem::new(format!("k{i}"), "v"))
-        .collect();
-    items.push(BulkPutItem::new("bad", "v").expiration_ttl(10));
-    let err = s.kv.bulk_put(items).await.expect_err("one bad item");
-    assert_eq!(err.key(), Some("bad"));
-    assert!(matches!(rule(&err), ValidationError::TtlTooShort { .. }));
+    let items = vec![
+        BulkPutItem::new("bad", "v").expiration_ttl(10),
+        BulkPutItem::new("", "v"),
+    ];
+    let mut failures = Vec::new();
+    let err =
+        s.kv.bulk_put(items)
+            .on_progress(|p| failures.extend(p.failures.iter().map(|f| (f.index, f.key.clone()))))
+            .await
+            .expect_err("every item bad");
+    assert_eq!(failures, [(0, "bad".to_owned()), (1, String::new())]);
+    assert_eq!(err.failed_keys(), ["bad", ""]);
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    match &err {
+        Error::BulkIncomplete { errors, .. } => {
+            assert!(matches!(
+                rule(&errors[0]),
+                ValidationError::TtlTooShort { .. }
+            ));
+            assert_eq!(errors[0].key(), Some("bad"));
+            assert_eq!(rule(&errors[1]), &ValidationError::EmptyKey);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
 
-    let err = s.kv.bulk_delete(["ok", ".."]).await.expect_err("bad key");
-    assert_eq!(err.key(), Some(".."));
-    let err = s.kv.bulk_get(["ok", ""]).await.expect_err("bad key");
-    assert_eq!(rule(&err), &ValidationError::EmptyKey);
+    let err = s.kv.bulk_delete([".."]).await.expect_err("bad key");
+    assert_eq!(err.failed_keys(), [".."]);
+    let err = s.kv.bulk_get([""]).await.expect_err("bad key");
+    assert_eq!(err.kind(), ErrorKind::Validation);
     assert_nothing_sent(&s).await;
 }
 
