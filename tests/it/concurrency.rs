@@ -221,11 +221,13 @@ async fn sixty_four_writers_of_one_key_with_the_rate_limit() {
                 );
             }
             // The last attempt's timeout is capped by the time left before the deadline; on a
-            // loaded machine it can run out before the mock answers.
+            // loaded machine it can run out before the mock answers. The margin is the
+            // scheduling delay of a loaded 2-core machine (50 ms failed in a clean-clone CI run
+            // beside other builds); an uncapped attempt would run for its whole 60 s timeout.
             Err(e @ Error::Timeout { .. }) => {
                 let attempts = e.attempts().expect("attempts recorded");
                 assert!(
-                    attempts.elapsed <= retry.deadline + Duration::from_millis(50),
+                    attempts.elapsed <= retry.deadline + Duration::from_millis(500),
                     "writer {i} went past the deadline: {e}"
                 );
             }
