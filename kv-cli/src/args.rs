@@ -196,4 +196,26 @@ pub(crate) struct BulkArgs {
         value_parser = clap::value_parser!(u16).range(1..=64),
     )]
     pub(crate) concurrency: u16,
+    /// Items per request (1 to 10,000, the API's limit); memory holds about two copies of each
+    /// request in flight, so this and --concurrency bound it.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_CHUNK_ITEMS,
+        value_parser = clap::value_parser!(u16).range(1..=10_000),
+    )]
+    pub(crate) chunk_items: u16,
+}
+
+/// Items per bulk request unless `--chunk-items` says otherwise: with 1 KiB values and the default
+/// concurrency, a 1 GB file loads within 64 MiB (see BENCHMARKS.md).
+pub(crate) const DEFAULT_CHUNK_ITEMS: u16 = 5_000;
+
+impl BulkCommand {
+    /// The arguments, whichever the command.
+    pub(crate) fn args(&self) -> &BulkArgs {
+        match self {
+            BulkCommand::Put(a) | BulkCommand::Get(a) | BulkCommand::Delete(a) => a,
+        }
+    }
 }

@@ -5,8 +5,8 @@
 //!
 //! A bad item is reported with its index and reason and the rest go; a broken file stops at its
 //! byte offset: nothing is sent when the break is in the first chunk (the first chunk is held
-//! back until it is read whole: the API's items per request, at most 32 MiB of input); after
-//! that, the items before the break are sent, nothing after it. `--failed FILE` gets the failed items in the
+//! back until it is read whole: `--chunk-items` items, at most 32 MiB of input); after that,
+//! the items before the break are sent, nothing after it. `--failed FILE` gets the failed items in the
 //! input's format ([`bulk_failed`](crate::bulk_failed)).
 //!
 //! Memory: the reader runs a bounded number of items ahead of the sender, the sender holds its
@@ -19,11 +19,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use futures_util::Stream;
 use kv_client::Client;
+use kv_types::Limits;
 use kv_types::bulk_file::Malformed;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::args::BulkCommand;
+use crate::args::{BulkArgs, BulkCommand};
 use crate::bulk_input::{Input, Msg, Reader, ReaderThread};
 use crate::bulk_items::{self, ItemError};
 use crate::bulk_send::{self, ChunkDone, Sending};
@@ -200,6 +201,21 @@ where
     match broken {
         Some(m) => (Err(CliError::BadInput(m.to_string())), thread),
         None => (result, thread),
+    }
+}
+
+/// The largest request body a bulk command packs: any valid item fits (a 25 MiB value in
+/// base64, its key and metadata), and memory stays far below the API's 100 MB.
+const MAX_CHUNK_BYTES: usize = kv_types::bulk_file::MAX_ELEMENT_BYTES;
+
+/// The limits a bulk command's client packs its requests within: the API's, with
+/// `--chunk-items` items and at most [`MAX_CHUNK_BYTES`] a request.
+pub(crate) fn limits(args: &BulkArgs) -> Limits {
+    let api = Limits::PRODUCTION;
+    Limits {
+        max_bulk_items: usize::from(args.chunk_items).min(api.max_bulk_items),
+        max_bulk_bytes: MAX_CHUNK_BYTES.min(api.max_bulk_bytes),
+        ..api
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::Stream;
-use kv_client::{BulkProgress, BulkPutItem, KvNamespace};
+use kv_client::{BulkProgress, BulkPutItem, BulkWrite, KvNamespace};
 
 use crate::failure::CliError;
 
@@ -65,18 +65,26 @@ fn settled<T>(result: Result<T, kv_client::Error>) -> Result<(), CliError> {
     }
 }
 
+/// Sends a bulk write or delete, reporting each chunk.
+async fn write<'a>(
+    call: BulkWrite<'a>,
+    how: Sending,
+    mut on_chunk: impl FnMut(ChunkDone) + Send + 'a,
+) -> Result<(), CliError> {
+    let call = call
+        .concurrency(how.concurrency)
+        .on_progress(move |p| on_chunk(p.into()));
+    settled(call.await)
+}
+
 /// Writes every item of `items`.
 pub(crate) async fn put<'a>(
     kv: &KvNamespace,
     how: Sending,
     items: impl Stream<Item = BulkPutItem> + Send + 'a,
-    mut on_chunk: impl FnMut(ChunkDone) + Send + 'a,
+    on_chunk: impl FnMut(ChunkDone) + Send + 'a,
 ) -> Result<(), CliError> {
-    let call = kv
-        .bulk_put_stream(items)
-        .concurrency(how.concurrency)
-        .on_progress(move |p| on_chunk(p.into()));
-    settled(call.await)
+    write(kv.bulk_put_stream(items), how, on_chunk).await
 }
 
 /// Deletes every key of `keys`.
@@ -84,13 +92,9 @@ pub(crate) async fn delete<'a>(
     kv: &KvNamespace,
     how: Sending,
     keys: impl Stream<Item = String> + Send + 'a,
-    mut on_chunk: impl FnMut(ChunkDone) + Send + 'a,
+    on_chunk: impl FnMut(ChunkDone) + Send + 'a,
 ) -> Result<(), CliError> {
-    let call = kv
-        .bulk_delete_stream(keys)
-        .concurrency(how.concurrency)
-        .on_progress(move |p| on_chunk(p.into()));
-    settled(call.await)
+    write(kv.bulk_delete_stream(keys), how, on_chunk).await
 }
 
 /// Reads every key of `keys`: each chunk's values (`None` when missing) go to `on_values` as the

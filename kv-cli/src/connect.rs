@@ -10,6 +10,8 @@ use kv_client::{
     ENV_EMAIL, KvNamespace,
 };
 
+use kv_types::Limits;
+
 use crate::args::{Connection, NamespaceChoice};
 use crate::failure::CliError;
 
@@ -22,14 +24,15 @@ fn flag_of(var: &str) -> &'static str {
     }
 }
 
-/// The client these flags and the environment describe.
-pub(crate) fn client(conn: &Connection) -> Result<Client, CliError> {
-    client_with(conn, |name| std::env::var(name).ok())
+/// The client these flags and the environment describe, knowing these `limits`.
+pub(crate) fn client(conn: &Connection, limits: Limits) -> Result<Client, CliError> {
+    client_with(conn, limits, |name| std::env::var(name).ok())
 }
 
 /// [`client`] with the environment looked up by `env` (for tests).
 pub(crate) fn client_with(
     conn: &Connection,
+    limits: Limits,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Client, CliError> {
     let lookup = |name: &str| {
@@ -52,7 +55,9 @@ pub(crate) fn client_with(
         },
         other => CliError::Client(other),
     })?;
-    let builder = builder.user_agent(concat!("edge-kv/", env!("CARGO_PKG_VERSION")));
+    let builder = builder
+        .user_agent(concat!("edge-kv/", env!("CARGO_PKG_VERSION")))
+        .limits(limits);
     Ok(builder.build()?)
 }
 
@@ -95,13 +100,18 @@ mod tests {
 
     #[test]
     fn a_missing_token_names_the_variable_and_the_flag() {
-        let err = client_with(&Connection::default(), env(&[])).expect_err("no token");
+        let err = client_with(&Connection::default(), Limits::PRODUCTION, env(&[]))
+            .expect_err("no token");
         assert_eq!(
             err.to_string(),
             "CLOUDFLARE_API_TOKEN is not set (or pass --api-token)"
         );
-        let err = client_with(&Connection::default(), env(&[(ENV_API_TOKEN, "t")]))
-            .expect_err("no account");
+        let err = client_with(
+            &Connection::default(),
+            Limits::PRODUCTION,
+            env(&[(ENV_API_TOKEN, "t")]),
+        )
+        .expect_err("no account");
         assert_eq!(
             err.to_string(),
             "CLOUDFLARE_ACCOUNT_ID is not set (or pass --account-id)"
@@ -119,7 +129,7 @@ mod tests {
             (ENV_ACCOUNT_ID, "env-account"),
             (ENV_API_BASE_URL, "http://127.0.0.1:2/client/v4"),
         ]);
-        let client = client_with(&conn, env).expect("a client");
+        let client = client_with(&conn, Limits::PRODUCTION, env).expect("a client");
         assert_eq!(client.account_id(), "flag-account");
         assert_eq!(client.base_url().port(), Some(1));
     }
@@ -131,7 +141,8 @@ mod tests {
             (ENV_ACCOUNT_ID, "a"),
             (ENV_API_BASE_URL, "http://127.0.0.1:3/client/v4"),
         ]);
-        let client = client_with(&Connection::default(), env).expect("a client");
+        let client =
+            client_with(&Connection::default(), Limits::PRODUCTION, env).expect("a client");
         assert_eq!(client.base_url().port(), Some(3));
     }
 }

@@ -68,7 +68,11 @@ async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
-    let client = connect::client(&cli.connection)?;
+    let limits = match &cli.command {
+        Command::Bulk(c) => bulk::limits(c.args()),
+        _ => kv_types::Limits::PRODUCTION,
+    };
+    let client = connect::client(&cli.connection, limits)?;
     match cli.command {
         Command::Namespace(c) => namespaces::run(&client, c, cli.json).await,
         Command::Key(c) => keys::run(&client, c, cli.json).await,

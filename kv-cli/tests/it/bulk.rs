@@ -265,10 +265,13 @@ fn broken_after(n: usize) -> (String, usize) {
 fn a_break_within_the_first_chunk_sends_nothing_after_it_sends_what_came_before() {
     let mock = Mock::start();
     let dir = kit::dir();
-    // The first chunk is the API's 10,000 items per request.
-    let (text, offset) = broken_after(9_999);
+    // The first chunk: --chunk-items.
+    let (text, offset) = broken_after(999);
     let file = kit::file(&dir, "early.json", &text);
-    let out = mock.cli(mock.bulk_args("put", &[&file])).run().code(5);
+    let out = mock
+        .cli(mock.bulk_args("put", &[&file, "--chunk-items", "1000"]))
+        .run()
+        .code(5);
     assert!(
         out.stderr.starts_with(&format!(
             "edge-kv: error: not a JSON array of items at byte {offset}: "
@@ -283,18 +286,28 @@ fn a_break_within_the_first_chunk_sends_nothing_after_it_sends_what_came_before(
         mock.requests().len()
     );
 
-    let (text, offset) = broken_after(10_500);
+    let (text, offset) = broken_after(1_500);
     let file = kit::file(&dir, "late.json", &text);
-    let out = mock.cli(mock.bulk_args("put", &[&file])).run().code(5);
+    let out = mock
+        .cli(mock.bulk_args("put", &[&file, "--chunk-items", "1000"]))
+        .run()
+        .code(5);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", out.stderr);
-    assert!(kit::is_summary(lines[0], "put", 10_500, 0), "{}", lines[0]);
+    assert!(kit::is_summary(lines[0], "put", 1_500, 0), "{}", lines[0]);
     assert!(
         lines[1].contains(&format!("at byte {offset}: ")),
         "{}",
         lines[1]
     );
-    assert_eq!(mock.count(), 10_500);
+    assert_eq!(mock.count(), 1_500);
+    // Two requests: the chunk of 1,000, then the 500 before the break.
+    let bulk: Vec<_> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/bulk"))
+        .collect();
+    assert_eq!(bulk.len(), 2, "{bulk:?}");
 }
 
 #[test]
