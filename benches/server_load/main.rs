@@ -45,18 +45,7 @@ const WRK_GRACE: Duration = Duration::from_secs(15);
 
 /// The wrk script: `KV_METHOD` (PUT writes 1 KiB) on `KV_PATH` + `k<n>`, the keys visited in a
 /// fixed order that covers all of them every 10,000 requests of a thread.
-const SCRIPT: &str = r#"
-local base = os.getenv("KV_PATH")
-local method = os.getenv("KV_METHOD")
-local keys = tonumber(os.getenv("KV_KEYS"))
-local body = nil
-if method == "PUT" then body = string.rep("x", tonumber(os.getenv("KV_VALUE_BYTES"))) end
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format(method, base .. "k" .. ((n * 7919) % keys), nil, body)
-end
-"#;
+const SCRIPT: &str = include_str!("../support/wrk_kv.lua");
 
 #[derive(Debug, Clone, Copy)]
 struct Options {

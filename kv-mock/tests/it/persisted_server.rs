@@ -102,20 +102,20 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
+/// Port 0, two namespaces.
+const TWO_NAMESPACES: &[&str] = &[
+    "--listen",
+    "127.0.0.1:0",
+    "--namespace",
+    "app",
+    "--namespace",
+    "cache",
+];
+
 #[test]
 fn a_restarted_server_keeps_its_ids_and_data() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let first = Server::start(
-        dir.path(),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--namespace",
-            "app",
-            "--namespace",
-            "cache",
-        ],
-    );
+    let first = Server::start(dir.path(), TWO_NAMESPACES);
     assert_eq!(first.namespaces.len(), 2);
     let app = first.namespaces[0].0.clone();
     let rt = runtime();
@@ -142,17 +142,7 @@ fn a_restarted_server_keeps_its_ids_and_data() {
     first.kill();
 
     // Port 0 again: the previous port is free, so it is taken again.
-    let second = Server::start(
-        dir.path(),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--namespace",
-            "app",
-            "--namespace",
-            "cache",
-        ],
-    );
+    let second = Server::start(dir.path(), TWO_NAMESPACES);
     assert_eq!(second.account_id, account_id);
     assert_eq!(second.namespaces, namespaces);
     assert_eq!(second.base_url, base_url, "the previous port is reused");

@@ -6,7 +6,8 @@
 //! the disk nor wait for a writer. Writes go to the [`writer`] thread, which commits the writes
 //! of concurrent callers in one transaction (group commit) and only then applies them to the
 //! views and answers: a write that was answered `Ok` is in the database file (it survives the
-//! process being killed), and one that failed is not there at all.
+//! process being killed), and one that failed is not there at all. A single put from async
+//! code ([`put_async`](NamespaceStorage::put_async)) awaits that answer without holding a thread.
 
 mod schema;
 mod writer;
