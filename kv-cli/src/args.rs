@@ -49,7 +49,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Bulk(BulkCommand),
     /// Start the fake KV API, exactly as the `kv-mock` binary does.
-    Mock(MockArgs),
+    Mock(Box<MockArgs>),
 }
 
 /// `edge-kv mock`: the flags of `kv-mock`.
