@@ -29,6 +29,37 @@ impl Frozen {
             .iter()
             .filter(move |(_, e)| e.expiration.is_none_or(|at| at > now))
     }
+
+    /// The live entry under `key` at `now`.
+    pub(crate) fn get(&self, key: &str, now: u64) -> Option<&Arc<Entry>> {
+        self.entries
+            .by_name
+            .get(key)
+            .filter(|e| e.expiration.is_none_or(|at| at > now))
+    }
+
+    /// What turns `current` into this state at `now`, key by key: `Some(entry)` to store,
+    /// `None` to delete. The cost is that of the differences: the nodes both share (all of
+    /// them, but the paths written since one was taken from the other) are skipped.
+    pub(crate) fn changes_from(
+        &self,
+        current: &Frozen,
+        now: u64,
+    ) -> Vec<(Arc<str>, Option<Arc<Entry>>)> {
+        let live = |e: &Arc<Entry>| e.expiration.is_none_or(|at| at > now);
+        current
+            .entries
+            .by_name
+            .diff(&self.entries.by_name)
+            .map(|change| match change {
+                imbl::ordmap::DiffItem::Add(k, e)
+                | imbl::ordmap::DiffItem::Update { new: (k, e), .. } => {
+                    (Arc::clone(k), live(e).then(|| Arc::clone(e)))
+                }
+                imbl::ordmap::DiffItem::Remove(k, _) => (Arc::clone(k), None),
+            })
+            .collect()
+    }
 }
 
 /// The in-memory storage: nothing outlives the process.

@@ -50,8 +50,8 @@ pub(super) enum Op {
     Sweep { ns: Arc<NsState>, now: u64 },
     /// Removes every entry of a namespace.
     Clear { ns: Arc<NsState> },
-    /// Replaces every entry of a namespace with the live ones of a snapshot (a rewrite of its
-    /// rows, in the group's one transaction).
+    /// Replaces every entry of a namespace with the live ones of a snapshot (a rewrite of the
+    /// rows that differ, in the group's one transaction).
     Restore {
         ns: Arc<NsState>,
         frozen: Frozen,
@@ -151,8 +151,8 @@ fn commit(
 ) -> Result<Vec<Result<i64, StorageError>>, rusqlite::Error> {
     let tx = conn.transaction()?;
     let mut answers = Vec::with_capacity(group.len());
-    for job in group {
-        answers.push(statements(&tx, &job.op)?);
+    for (i, job) in group.iter().enumerate() {
+        answers.push(statements(&tx, &job.op, &group[..i])?);
     }
     tx.commit()?;
     Ok(answers)
@@ -178,8 +178,71 @@ fn put(tx: &Transaction<'_>, row: i64, key: &str, entry: &Entry) -> rusqlite::Re
     Ok(())
 }
 
-/// One job's statements. `Ok(Err(Gone))` for a job on a dropped namespace (nothing done).
-fn statements(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<Result<i64, StorageError>> {
+/// A restore's statements: only the rows that differ from the committed state (its read view,
+/// which the jobs before it in the group, `earlier`, have not reached yet: the keys they wrote to
+/// the namespace are rewritten too; after any other kind of job on it, every row is).
+fn restore(
+    tx: &Transaction<'_>,
+    ns: &Arc<NsState>,
+    frozen: &Frozen,
+    now: u64,
+    earlier: &[Job],
+) -> rusqlite::Result<()> {
+    let mut touched = Vec::new();
+    let mut rewrite_all = false;
+    for job in earlier {
+        match &job.op {
+            Op::Write {
+                ns: other, batch, ..
+            } if Arc::ptr_eq(other, ns) => {
+                touched.extend(batch.iter().map(|w| match w {
+                    Write::Put { key, .. } | Write::Delete { key } => key.as_str(),
+                }));
+            }
+            Op::Sweep { ns: other, .. }
+            | Op::Clear { ns: other }
+            | Op::Restore { ns: other, .. } => rewrite_all |= Arc::ptr_eq(other, ns),
+            _ => {}
+        }
+    }
+    let delete = |key: &str| -> rusqlite::Result<()> {
+        tx.prepare_cached("DELETE FROM entries WHERE ns = ?1 AND key = ?2")?
+            .execute(params![ns.row, key])?;
+        Ok(())
+    };
+    match ns.view.freeze(now) {
+        Ok(current) if !rewrite_all => {
+            for (key, entry) in frozen.changes_from(&current, now) {
+                match entry {
+                    Some(entry) => put(tx, ns.row, &key, &entry)?,
+                    None => delete(&key)?,
+                }
+            }
+            for key in touched {
+                match frozen.get(key, now) {
+                    Some(entry) => put(tx, ns.row, key, entry)?,
+                    None => delete(key)?,
+                }
+            }
+        }
+        _ => {
+            tx.prepare_cached("DELETE FROM entries WHERE ns = ?1")?
+                .execute([ns.row])?;
+            for (key, entry) in frozen.live(now) {
+                put(tx, ns.row, key, entry)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One job's statements (`earlier`: the jobs before it in its group). `Ok(Err(Gone))` for a job
+/// on a dropped namespace (nothing done).
+fn statements(
+    tx: &Transaction<'_>,
+    op: &Op,
+    earlier: &[Job],
+) -> rusqlite::Result<Result<i64, StorageError>> {
     let ns = match op {
         Op::Write { ns, .. }
         | Op::Sweep { ns, .. }
@@ -214,13 +277,7 @@ fn statements(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<Result<i64, Sto
             tx.prepare_cached("DELETE FROM entries WHERE ns = ?1")?
                 .execute([ns.row])?;
         }
-        Op::Restore { ns, frozen, now } => {
-            tx.prepare_cached("DELETE FROM entries WHERE ns = ?1")?
-                .execute([ns.row])?;
-            for (key, entry) in frozen.live(*now) {
-                put(tx, ns.row, key, entry)?;
-            }
-        }
+        Op::Restore { ns, frozen, now } => restore(tx, ns, frozen, *now, earlier)?,
         Op::Rename { ns, title } => {
             tx.prepare_cached("UPDATE namespaces SET title = ?2 WHERE ns = ?1")?
                 .execute(params![ns.row, title])?;
