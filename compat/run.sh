@@ -23,7 +23,7 @@ cargo build --quiet -p kv-mock --bin kv-mock --manifest-path "$root/Cargo.toml"
 target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$root/Cargo.toml" | "$node22" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
 token="compat-$RANDOM$RANDOM"
 out="$(mktemp)"
-"$target_dir/debug/kv-mock" --listen 127.0.0.1:0 --token "$token" >"$out" 2>&1 &
+"$target_dir/debug/kv-mock" --listen 127.0.0.1:0 --token "$token" --seed "seeded=$here/seed.json" >"$out" 2>&1 &
 mock_pid=$!
 trap 'kill "$mock_pid" 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 1 100); do grep -q '^ready' "$out" && break; sleep 0.1; done
@@ -32,6 +32,9 @@ export KV_BASE_URL="$(awk '$1=="base_url"{print $2}' "$out")"
 export KV_ACCOUNT_ID="$(awk '$1=="account_id"{print $2}' "$out")"
 export KV_NAMESPACE_ID="$(awk '$1=="namespace_id"{print $2; exit}' "$out")"
 export KV_TOKEN="$token"
+# The namespace --seed filled from compat/seed.json, and the control routes (they need the token).
+export KV_SEEDED_NAMESPACE_ID="$(awk '$1=="namespace_id" && $3=="seeded"{print $2}' "$out")"
+export KV_CONTROL_URL="${KV_BASE_URL%/client/v4}/__mock"
 echo "kv-mock at $KV_BASE_URL"
 
 # The Python SDK against a server with two locations (its own process, stopped at the end).

@@ -132,6 +132,17 @@ fn drain(input: &mut impl BufRead) -> bool {
     matches!(std::io::copy(&mut rest, &mut std::io::sink()), Ok(n) if n <= DRAIN_EXTRA_BYTES as u64)
 }
 
+/// `GET /__mock/snapshot`: the snapshots kept, `[{id, taken_at}]`, oldest first.
+async fn list_snapshots(State(s): State<ApiState>) -> Response {
+    let all: Vec<_> = s
+        .engine
+        .snapshots()
+        .into_iter()
+        .map(|(id, taken_at)| json!({ "id": id, "taken_at": taken_at }))
+        .collect();
+    ok(all)
+}
+
 /// `POST /__mock/snapshot`: freezes every namespace and entry; answers `{"id": ID}`.
 async fn snapshot(State(s): State<ApiState>) -> Result<Response, ApiError> {
     let id = s.engine.snapshot()?;
@@ -177,7 +188,7 @@ pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
         .route(&format!("{p}/export"), get(export))
         .route(&format!("{p}/import"), post(import))
-        .route(&format!("{p}/snapshot"), post(snapshot))
+        .route(&format!("{p}/snapshot"), get(list_snapshots).post(snapshot))
         .route(&format!("{p}/snapshot/{{id}}"), delete(forget_snapshot))
         .route(&format!("{p}/restore"), post(restore))
 }

@@ -24,6 +24,8 @@ pub(crate) struct Snapshots {
 
 /// The state frozen by one [`Engine::snapshot`].
 struct Snapshot {
+    /// When it was taken, on the engine's clock (epoch seconds).
+    taken_at: u64,
     /// Every namespace: id, title, entries; in id order.
     namespaces: Vec<(String, String, Frozen)>,
 }
@@ -74,7 +76,13 @@ impl Engine {
             .by_id
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.clone(), Arc::new(Snapshot { namespaces }));
+            .insert(
+                id.clone(),
+                Arc::new(Snapshot {
+                    taken_at: now,
+                    namespaces,
+                }),
+            );
         Ok(id)
     }
 
@@ -126,6 +134,21 @@ impl Engine {
                 .map_err(|e| e.during(op))?;
         }
         Ok(())
+    }
+
+    /// The snapshots kept: `(id, taken at)` (epoch seconds on the engine's clock), oldest first.
+    pub fn snapshots(&self) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self
+            .shared
+            .snapshots
+            .by_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(id, s)| (id.clone(), s.taken_at))
+            .collect();
+        all.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        all
     }
 
     /// Drops the snapshot `id` (its memory is freed once nothing else shares it); whether there

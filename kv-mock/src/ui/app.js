@@ -556,9 +556,42 @@ const faultsPanel = {
   },
 };
 
+/** The snapshots kept by the mock: take one, restore one (the whole state back), forget one. */
+const snapshotsPanel = {
+  init() {
+    $("snapshot-take").addEventListener("click", () =>
+      attempt(async () => {
+        await control("POST", "/snapshot");
+        await snapshotsPanel.poll();
+      }, $("snapshot-error")));
+    return snapshotsPanel.poll();
+  },
+  async poll() {
+    const snaps = await control("GET", "/snapshot");
+    const list = $("snapshot-list");
+    clear(list);
+    if (!snaps.length) list.append(el("li", { class: "muted" }, "none"));
+    for (const s of snaps) {
+      const restore = () => attempt(async () => {
+        await control("POST", "/restore", { id: s.id });
+        await loadNamespaces();
+        await refreshAfterChange();
+      }, $("snapshot-error"));
+      const forget = () => attempt(async () => {
+        await control("DELETE", "/snapshot/" + encodeURIComponent(s.id));
+        await snapshotsPanel.poll();
+      }, $("snapshot-error"));
+      list.append(el("li", { "data-id": s.id },
+        `${s.id.slice(0, 8)}, taken ${isoOf(s.taken_at)} `,
+        el("button", { type: "button", onclick: restore }, "Restore"),
+        el("button", { type: "button", onclick: forget }, "Forget")));
+    }
+  },
+};
+
 // ---------------------------------------------------------------- start
 
-const panels = [clockPanel, namespacesPanel, keysPanel, viewerPanel, putPanel, requestsPanel, faultsPanel];
+const panels = [clockPanel, namespacesPanel, keysPanel, viewerPanel, putPanel, requestsPanel, faultsPanel, snapshotsPanel];
 
 async function tick() {
   await attempt(async () => {

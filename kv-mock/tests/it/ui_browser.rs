@@ -348,6 +348,38 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
     .await;
     assert!(mock.pending_faults().is_empty());
 
+    // Snapshots: take one, change the data behind the page's back, restore it from the page.
+    click(&c, "#snapshot-take").await;
+    wait_for(
+        &c,
+        "the snapshot listed",
+        "return document.querySelectorAll('#snapshot-list li[data-id]').length === 1;",
+        vec![],
+    )
+    .await;
+    assert_eq!(mock.engine().snapshots().len(), 1);
+    let handle = mock.engine().namespace(&ns.id).expect("namespace");
+    handle
+        .delete_sync("blob")
+        .expect("delete behind the page's back");
+    click(&c, "#snapshot-list li[data-id] button").await;
+    let started = Instant::now();
+    while mock.engine().entry(&ns.id, "blob").is_none() {
+        if started.elapsed() > WAIT {
+            let shown = c
+                .execute(
+                    "return [document.getElementById('snapshot-error').textContent, \
+                     document.getElementById('snapshot-list').innerText, \
+                     document.getElementById('message').textContent];",
+                    vec![],
+                )
+                .await
+                .expect("script runs");
+            panic!("the restore from the page did not happen: {shown}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Rename the namespace in place.
     let li = format!("#namespace-list li[data-id='{}']", ns.id);
     click(&c, &format!("{li} button:nth-of-type(2)")).await;
