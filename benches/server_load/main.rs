@@ -402,7 +402,7 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let script = dir.join("load.lua");
     std::fs::write(&script, SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
-    println!("# Server load: standalone kv-mock vs bare hyper, wrk over loopback\n");
+    println!("# Server load: the standalone kv-mock against a reference, wrk over loopback\n");
     println!("{}", machine::describe());
     // `mock` is measured against `bare` (the reference), whichever they are.
     let (mock, bare, target) = match &o.against {
