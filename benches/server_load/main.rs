@@ -11,6 +11,11 @@
 //!
 //! `cargo bench -p edge-kv --bench server_load [-- --quick | --rounds N | --secs S]`
 //! (needs `wrk` on the `PATH`, else it says so and is skipped; not run by `.ci/run`).
+//!
+//! Locations (issue 12) compare kv-mock with kv-mock instead of bare hyper: `-- --locations`
+//! runs it with three locations (`--location iad --location fra --location sin`, the default
+//! 0..60 s delays on the system clock, load on iad) against it without; `-- --baseline BIN`
+//! runs it without locations against another build of the binary (main before the change).
 
 #[allow(dead_code)]
 #[path = "../support/bare_server.rs"]
@@ -47,14 +52,47 @@ const WRK_GRACE: Duration = Duration::from_secs(15);
 /// fixed order that covers all of them every 10,000 requests of a thread.
 const SCRIPT: &str = include_str!("../support/wrk_kv.lua");
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Options {
     rounds: usize,
     secs: u64,
+    against: Against,
 }
 
+/// What kv-mock is measured against.
+#[derive(Debug, Clone)]
+enum Against {
+    /// The bare hyper server (issue 11): kv-mock >= [`TARGET`] of it.
+    Bare,
+    /// kv-mock with three locations against kv-mock without (issue 12): a write costs at most
+    /// 3x, so >= [`LOCATIONS_TARGET`].
+    Locations,
+    /// kv-mock without locations against another build of it (issue 12: no measurable cost),
+    /// >= [`BASELINE_TARGET`].
+    Baseline(PathBuf),
+}
+
+/// Issue 12: with three locations a write costs at most 3x a write without.
+const LOCATIONS_TARGET: f64 = 1.0 / 3.0;
+/// Issue 12: locations off cost nothing measurable (within 5%).
+const BASELINE_TARGET: f64 = 0.95;
+
+/// The three locations of `--locations`.
+const THREE_LOCATIONS: [&str; 6] = [
+    "--location",
+    "iad",
+    "--location",
+    "fra",
+    "--location",
+    "sin",
+];
+
 fn options() -> Result<Options, String> {
-    let mut o = Options { rounds: 3, secs: 5 };
+    let mut o = Options {
+        rounds: 3,
+        secs: 5,
+        against: Against::Bare,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Result<u64, String> {
@@ -63,7 +101,14 @@ fn options() -> Result<Options, String> {
                 .ok_or(format!("{name} needs a number"))
         };
         match arg.as_str() {
-            "--quick" => o = Options { rounds: 1, secs: 2 },
+            "--quick" => (o.rounds, o.secs) = (1, 2),
+            "--locations" => o.against = Against::Locations,
+            "--baseline" => {
+                let bin = args
+                    .next()
+                    .ok_or("--baseline needs the path of a kv-mock binary")?;
+                o.against = Against::Baseline(PathBuf::from(bin));
+            }
             "--rounds" => o.rounds = usize::try_from(number("--rounds")?).unwrap_or(1).max(1),
             "--secs" => o.secs = number("--secs")?.max(1),
             // `cargo bench` passes this to every bench binary.
@@ -76,7 +121,7 @@ fn options() -> Result<Options, String> {
 
 /// A server under load: its process, its origin and the path of the values.
 struct Server {
-    name: &'static str,
+    name: String,
     child: std::process::Child,
     origin: String,
     values_path: String,
@@ -154,9 +199,11 @@ fn build_kv_mock() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-fn start_kv_mock(bin: &Path) -> Result<Server, String> {
+/// The standalone kv-mock `bin`, called `name`, with `extra` flags.
+fn start_kv_mock(bin: &Path, name: &str, extra: &[&str]) -> Result<Server, String> {
     let mut child = Command::new(bin)
         .args(["--listen", "127.0.0.1:0", "--no-rate-limit"])
+        .args(extra)
         .env("RUST_LOG", "kv_mock=warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -173,7 +220,7 @@ fn start_kv_mock(bin: &Path) -> Result<Server, String> {
         .to_owned();
     let origin = base.trim_end_matches("/client/v4").to_owned();
     Ok(Server {
-        name: "kv-mock",
+        name: name.to_owned(),
         child,
         origin,
         values_path: format!(
@@ -194,7 +241,7 @@ fn start_bare_hyper() -> Result<Server, String> {
     let fields = read_ready(&mut child)?;
     let origin = format!("http://{}", field(&fields, "addr")?);
     Ok(Server {
-        name: "bare hyper",
+        name: "bare hyper".to_owned(),
         child,
         origin,
         values_path: format!(
@@ -344,10 +391,26 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let script = dir.join("load.lua");
     std::fs::write(&script, SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
-    println!("# Server load: standalone kv-mock vs bare hyper, wrk over loopback\n");
+    println!("# Server load: the standalone kv-mock against a reference, wrk over loopback\n");
     println!("{}", machine::describe());
-    let mock = start_kv_mock(&bin)?;
-    let bare = start_bare_hyper()?;
+    // `mock` is measured against `bare` (the reference), whichever they are.
+    let (mock, bare, target) = match &o.against {
+        Against::Bare => (
+            start_kv_mock(&bin, "kv-mock", &[])?,
+            start_bare_hyper()?,
+            TARGET,
+        ),
+        Against::Locations => (
+            start_kv_mock(&bin, "kv-mock, 3 locations", &THREE_LOCATIONS)?,
+            start_kv_mock(&bin, "kv-mock", &[])?,
+            LOCATIONS_TARGET,
+        ),
+        Against::Baseline(base) => (
+            start_kv_mock(&bin, "kv-mock", &[])?,
+            start_kv_mock(base, "kv-mock baseline", &[])?,
+            BASELINE_TARGET,
+        ),
+    };
     let mut cases: Vec<Case> = ["PUT", "GET"]
         .into_iter()
         .flat_map(|method| {
@@ -380,6 +443,7 @@ fn run() -> Result<(), String> {
         }
         Ok::<(), String>(())
     })();
+    let (a, b) = (mock.name.clone(), bare.name.clone());
     mock.stop();
     bare.stop();
     let _ = std::fs::remove_dir_all(&dir);
@@ -390,8 +454,9 @@ fn run() -> Result<(), String> {
         o.secs,
         load_average()
     );
+    println!("{a} against {b}\n");
     println!(
-        "| op | connections | kv-mock req/s | bare hyper req/s | ratio (median of rounds) | kv-mock CPU µs/req | bare CPU µs/req | >= {TARGET}x |"
+        "| op | connections | {a} req/s | {b} req/s | ratio (median of rounds) | {a} CPU µs/req | {b} CPU µs/req | >= {target:.2}x |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---|");
     for c in &cases {
@@ -415,7 +480,7 @@ fn run() -> Result<(), String> {
             ),
             cpu(&c.mock),
             cpu(&c.bare),
-            stats::verdict(ratio >= TARGET),
+            stats::verdict(ratio >= target),
         );
     }
     Ok(())

@@ -44,7 +44,7 @@ fn pending_json(p: &PendingWrite) -> Json {
     })
 }
 
-/// `{"seed": N, "locations": [{"name", "base_url", "partitioned", "pending": [...]}]}`.
+/// `{"seed": "N", "locations": [{"name", "base_url", "partitioned", "pending": [...]}]}`.
 fn status_json(s: &ApiState) -> Json {
     let locations: Vec<Json> = s
         .engine
@@ -66,7 +66,8 @@ fn status_json(s: &ApiState) -> Json {
         })
         .collect();
     json!({
-        "seed": s.engine.propagation_seed(),
+        // A string: a u64 seed may exceed what a JSON number holds exactly in JavaScript.
+        "seed": s.engine.propagation_seed().map(|seed| seed.to_string()),
         "locations": locations,
     })
 }

@@ -589,9 +589,59 @@ const snapshotsPanel = {
   },
 };
 
+// ---------------------------------------------------------------- locations
+
+/** Shows the locations, their partitions and the writes on their way (hidden without any). */
+function renderLocations(status) {
+  $("locations").hidden = status.locations.length === 0;
+  $("locations-seed").textContent = status.seed === null ? "" : `propagation seed ${status.seed}`;
+  const list = $("locations-list");
+  clear(list);
+  const pending = [];
+  for (const l of status.locations) {
+    pending.push(...l.pending);
+    const action = l.partitioned ? "heal" : "partition";
+    list.append(el("li", {},
+      el("strong", {}, l.name), " ", el("span", { class: "mono" }, l.base_url || ""),
+      ` ${l.partitioned ? "partitioned" : "connected"}, ${l.pending.length} pending `,
+      el("button", {
+        type: "button",
+        onclick: () => attempt(async () => {
+          renderLocations(await control("POST", "/" + action, { location: l.name }));
+        }, $("locations-error")),
+      }, l.partitioned ? "Heal" : "Partition")));
+  }
+  const body = $("pending-table").tBodies[0];
+  clear(body);
+  pending.sort((a, b) => a.due_ms - b.due_ms);
+  for (const p of pending.slice(0, MAX_LOG_ROWS)) {
+    const due = (p.due_ms - state.clock.now_millis) / 1000;
+    body.append(el("tr", {},
+      el("td", { class: "mono" }, p.key),
+      el("td", {}, p.kind),
+      el("td", {}, `${p.from} → ${p.to}`),
+      el("td", {}, p.held ? "held by a partition" : due > 0 ? `in ${due.toFixed(1)} s` : "now")));
+  }
+  $("locations-count").textContent = `${pending.length} write(s) on their way`;
+}
+
+const locationsPanel = {
+  init() {
+    $("locations-settle").addEventListener("click", () =>
+      attempt(async () => renderLocations(await control("POST", "/settle", {})), $("locations-error")));
+    $("locations-heal").addEventListener("click", () =>
+      attempt(async () => renderLocations(await control("POST", "/heal", {})), $("locations-error")));
+    return locationsPanel.poll();
+  },
+  async poll() {
+    renderLocations(await control("GET", "/locations"));
+  },
+};
+
 // ---------------------------------------------------------------- start
 
-const panels = [clockPanel, namespacesPanel, keysPanel, viewerPanel, putPanel, requestsPanel, faultsPanel, snapshotsPanel];
+const panels = [clockPanel, namespacesPanel, keysPanel, viewerPanel, putPanel, requestsPanel, faultsPanel,
+  snapshotsPanel, locationsPanel];
 
 async function tick() {
   await attempt(async () => {

@@ -395,6 +395,47 @@ async fn the_page_shows_and_changes_the_mock_in_a_real_browser() {
     let renamed = mock.engine().get_namespace(&ns.id).expect("still there");
     assert_eq!(renamed.title, "ui renamed");
 
+    // Locations: hidden without them (the mock above); with them (a mock of its own) the panel
+    // lists the writes on their way, and Settle delivers them.
+    let hidden = c
+        .execute(
+            "return document.getElementById('locations').hidden;",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    assert_eq!(
+        hidden,
+        Json::Bool(true),
+        "no locations panel without locations"
+    );
+    let located = KvMock::builder()
+        .locations(["iad", "fra"])
+        .propagation_delay(kv_mock::PropagationDelay::fixed(Duration::from_secs(30)))
+        .clock(Clock::frozen_at(T0))
+        .start()
+        .await
+        .expect("mock with locations");
+    let iad = located.store().expect("the default namespace");
+    iad.put_sync("travelling", "v".into(), kv_types::PutOptions::new())
+        .expect("put at iad");
+    c.goto(&located.ui_url()).await.expect("open the page");
+    let pending_rows = "return document.getElementById('locations').hidden === false && \
+        [...document.querySelectorAll('#pending-table tbody tr')].map(r => r.textContent).join('|');";
+    let rows = wait_for(&c, "the pending write", pending_rows, vec![]).await;
+    assert_eq!(rows, json!("travellingputiad → frain 30.0 s"));
+    click(&c, "#locations-settle").await;
+    wait_for(
+        &c,
+        "settled",
+        "return document.querySelectorAll('#pending-table tbody tr').length === 0;",
+        vec![],
+    )
+    .await;
+    let at_fra = located.store_at("fra").expect("fra");
+    assert!(at_fra.get_sync("travelling").expect("get").is_some());
+    screenshot(&c, &artifacts, "locations-1280.png").await;
+
     // Phone width: still one readable column.
     c.set_window_size(390, 844).await.expect("narrow window");
     let width = c
