@@ -7,7 +7,7 @@ use http::Method;
 use kv_types::{Expiration, Metadata, PutOptions, ValidationError};
 use serde::Serialize;
 
-use crate::body::Body;
+use crate::body::{Body, STREAM_REPLAY_BUFFER};
 use crate::error::{Context, Error, Operation};
 use crate::execute::execute;
 use crate::namespace::KvNamespace;
@@ -145,6 +145,13 @@ impl PutBuilder {
             }
             None => {}
         }
+        let mut body = body;
+        upload::buffer_start(&mut body, STREAM_REPLAY_BUFFER)
+            .await
+            .map_err(|source| Error::Body {
+                ctx: ctx.boxed(),
+                source,
+            })?;
         upload::check(&body, &limits).await.map_err(|e| match e {
             Ok(rule) => Error::validation(ctx, rule),
             Err(io) => Error::Body {
