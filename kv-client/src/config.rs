@@ -64,6 +64,7 @@ pub struct ClientBuilder {
     attempt_timeout: Duration,
     retry: RetryConfig,
     retry_budget: Option<RetryBudget>,
+    write_pacing: bool,
     user_agent: String,
     allow_http: bool,
     limits: Limits,
@@ -82,6 +83,7 @@ impl fmt::Debug for ClientBuilder {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("retry", &self.retry)
             .field("retry_budget", &self.retry_budget)
+            .field("write_pacing", &self.write_pacing)
             .field("user_agent", &self.user_agent)
             .field("allow_http", &self.allow_http)
             .finish_non_exhaustive()
@@ -98,6 +100,7 @@ impl Default for ClientBuilder {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             retry: RetryConfig::default(),
             retry_budget: Some(RetryBudget::default()),
+            write_pacing: false,
             user_agent: concat!("kv-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             allow_http: false,
             limits: Limits::PRODUCTION,
@@ -176,6 +179,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Per-key write pacing and coalescing (off by default). With it, for each key the client
+    /// sends at most one write (put or delete) at a time and at most one a second, the
+    /// service's per-key limit, so it is never refused for it; writes of a key that arrive while
+    /// it waits are merged: only the latest value is sent and every merged call gets that
+    /// write's result (`Ok`, or the error as [`Error::Merged`]). A superseded value is released
+    /// at once (a one-shot stream is dropped unread). Keys are independent.
+    ///
+    /// The recommended setting for anything that writes the same key more than once a second
+    /// (counters, "last seen" records, configuration written by several tasks): without it
+    /// those writes are refused with 429 and retried, each costing a request and at least a
+    /// second. It needs a tokio runtime (each busy key has a small task). It paces only this
+    /// client's writes: share one client among the tasks of a process.
+    pub fn write_pacing(mut self, on: bool) -> Self {
+        self.write_pacing = on;
+        self
+    }
+
     /// The `User-Agent` header.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -249,6 +269,7 @@ impl ClientBuilder {
             account_id,
             retry: self.retry,
             retry_budget: self.retry_budget.map(TokenBucket::new),
+            pacer: self.write_pacing.then(crate::pacing::WritePacer::default),
             attempt_timeout: self.attempt_timeout,
             limits: self.limits,
             clock: self.clock,

@@ -197,6 +197,7 @@ mod tests {
             Error::Timeout { .. } => "Timeout",
             Error::Body { .. } => "Body",
             Error::NotReplayable { .. } => "NotReplayable",
+            Error::Merged { .. } => "Merged",
             Error::Decode { .. } => "Decode",
             Error::Encode { .. } => "Encode",
             Error::Inconsistent { .. } => "Inconsistent",
@@ -206,7 +207,7 @@ mod tests {
         }
     }
 
-    const VARIANTS: usize = 15;
+    const VARIANTS: usize = 16;
 
     fn ctx() -> Box<Context> {
         Box::new(Context::new(Operation::Put).with_key("k"))
@@ -338,6 +339,14 @@ mod tests {
                     source: Box::new(api(400)),
                 },
                 Validation,
+            ),
+            (
+                "merged into a write that got a 503",
+                Error::Merged {
+                    ctx: ctx(),
+                    source: std::sync::Arc::new(api(503)),
+                },
+                Unavailable,
             ),
             (
                 "decode",

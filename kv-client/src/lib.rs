@@ -43,6 +43,7 @@ mod get;
 mod list;
 mod namespace;
 mod namespaces;
+mod pacing;
 mod put;
 mod reading;
 mod request;

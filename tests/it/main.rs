@@ -9,6 +9,7 @@ mod client_bulk_progress;
 mod client_faults;
 mod client_list_bulk;
 mod client_namespaces;
+mod client_pacing;
 mod client_retry_budget;
 mod client_values;
 mod cloudflare_crate;
