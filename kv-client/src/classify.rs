@@ -16,6 +16,7 @@
 //! | `Timeout` | `Unavailable` | yes |
 //! | `Body`: the caller's source failed while being read | `Unavailable` | yes |
 //! | `NotReplayable`, `Merged` | the kind of the failure it wraps | likewise |
+//! | `AccountBudget`: no slot in the account's rate budget before the deadline | `RateLimited` | yes |
 //! | `Decode`, `Encode` | `Other` | no |
 //! | `Inconsistent`: the key changed during every read round | `Unavailable` | yes |
 //! | `BulkIncomplete` with keys the service refused | `Other` | no |
@@ -74,6 +75,7 @@ pub(crate) fn kind(error: &Error) -> ErrorKind {
         }
         Error::NotReplayable { source, .. } => kind(source),
         Error::Merged { source, .. } => kind(source),
+        Error::AccountBudget { .. } => ErrorKind::RateLimited,
         Error::Decode { .. } | Error::Encode { .. } => ErrorKind::Other,
         Error::Inconsistent { .. } => ErrorKind::Unavailable,
         Error::BulkIncomplete {

@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub(crate) endpoints: Endpoints,
     pub(crate) account_id: String,
     pub(crate) retry: RetryConfig,
+    /// The account's rate budget, when on.
+    pub(crate) account: Option<crate::account_rate::AccountPacer>,
     /// Per-key write pacing, when on.
     pub(crate) pacer: Option<crate::pacing::WritePacer>,
     /// The retry budget, when on.

@@ -387,6 +387,22 @@ pub enum Error {
         #[source]
         source: Arc<Error>,
     },
+    /// With an [account rate budget](crate::ClientBuilder::account_rate_limit), the next free
+    /// slot for this request comes after the call's deadline: nothing was sent for it. The
+    /// client is sending more than the budget allows; the call may succeed later.
+    #[error("{ctx}: the account's rate budget ({limit} requests per {window:?}) has no slot for {wait:?}, past the deadline ({left:?} left){}", .ctx.attempts_note())]
+    AccountBudget {
+        /// What failed.
+        ctx: Box<Context>,
+        /// The wait for the next slot.
+        wait: Duration,
+        /// The time left before the call's deadline.
+        left: Duration,
+        /// Requests allowed per window.
+        limit: u32,
+        /// The window.
+        window: Duration,
+    },
     /// The response could not be decoded: not the JSON expected, truncated, wrong shape.
     #[error("{ctx}: cannot decode the response (HTTP {status}): {reason}{}", .ctx.attempts_note())]
     Decode {
@@ -467,6 +483,7 @@ impl Error {
             | Error::Body { ctx, .. }
             | Error::NotReplayable { ctx, .. }
             | Error::Merged { ctx, .. }
+            | Error::AccountBudget { ctx, .. }
             | Error::Decode { ctx, .. }
             | Error::Encode { ctx, .. }
             | Error::Inconsistent { ctx, .. }
@@ -487,6 +504,7 @@ impl Error {
             | Error::Body { ctx, .. }
             | Error::NotReplayable { ctx, .. }
             | Error::Merged { ctx, .. }
+            | Error::AccountBudget { ctx, .. }
             | Error::Decode { ctx, .. }
             | Error::Encode { ctx, .. }
             | Error::Inconsistent { ctx, .. }
@@ -582,6 +600,7 @@ impl Error {
             Error::RateLimited { retry_after, .. } | Error::Api { retry_after, .. } => *retry_after,
             Error::NotReplayable { source, .. } => source.retry_after(),
             Error::Merged { source, .. } => source.retry_after(),
+            Error::AccountBudget { wait, .. } => Some(*wait),
             _ => None,
         }
     }

@@ -31,6 +31,7 @@
 //! # let _ = (text, meta); Ok(()) }
 //! ```
 
+mod account_rate;
 mod body;
 mod bulk;
 mod classify;

@@ -5,6 +5,7 @@
 //!
 //! Run one part with a filter: `cargo test -p edge-kv --test it fault_matrix`.
 
+mod client_account_rate;
 mod client_bulk_progress;
 mod client_faults;
 mod client_list_bulk;
