@@ -9,25 +9,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kv_client::{Body, Error, KvNamespace};
 
-use crate::kit::{Service, SharedSleeper};
+use crate::kit::Service;
 
 /// A service on frozen clocks whose client paces writes (or not).
 async fn service(pacing: bool, retry: kv_client::RetryConfig) -> Service {
-    let mut s = crate::kit::start().await;
-    let time = s.time.clone();
-    s.client = crate::kit::client_builder(&s.mock)
-        .write_pacing(pacing)
-        .retry(retry)
-        .clock(time.clone())
-        .sleeper(SharedSleeper {
-            client: time,
-            mock: s.mock.clock().clone(),
-        })
-        .jitter(kv_client::time::FixedJitter(0.5))
-        .build()
-        .expect("client");
-    s.kv = s.client.namespace(s.mock.namespace_id());
-    s
+    crate::kit::start_configured(|b| b.write_pacing(pacing).retry(retry)).await
 }
 
 /// What a run of hot writers did.
