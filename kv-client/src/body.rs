@@ -18,14 +18,22 @@ pub(crate) type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> 
 /// A slot holding a one-shot stream until an attempt starts sending it.
 pub(crate) type StreamSlot = Arc<Mutex<Option<ByteStream>>>;
 
+/// How much of a one-shot [`Body::stream`] a put reads before its first attempt so it can be
+/// sent again: 1 MiB. A stream that ends within it is sent as bytes (and retried like bytes);
+/// of a longer one, only this start is held, a quarter of the 4 MiB a streamed put may use.
+pub const STREAM_REPLAY_BUFFER: usize = 1024 * 1024;
+
 /// The value of a put: bytes, text, JSON, a one-shot stream, or a source that can make its
 /// stream again (a file, a closure).
 ///
 /// Whether it can be sent again decides what happens when an attempt fails: bytes, text, JSON,
-/// files and [`replayable`](Self::replayable) sources are sent whole again; a one-shot
-/// [`stream`](Self::stream) is retried only if the failed attempt never started reading it,
-/// otherwise the call fails with [`Error::NotReplayable`](crate::Error::NotReplayable), never
-/// with a retry that would write a partial or empty value.
+/// files and [`replayable`](Self::replayable) sources are sent whole again. Of a one-shot
+/// [`stream`](Self::stream), a put first reads up to [`STREAM_REPLAY_BUFFER`] (1 MiB): a stream
+/// that ends within it is sent as bytes and retried like bytes; a longer one is sent as the
+/// buffered start followed by the rest, and is retried as long as the failed attempt never read
+/// past the buffer; after that the call fails with
+/// [`Error::NotReplayable`](crate::Error::NotReplayable), never with a retry that would write a
+/// partial or empty value.
 ///
 /// Streams are sent chunk by chunk as they come, in bounded memory; one longer than 25 MiB is
 /// cut off with a value-too-large error before the rest is sent.
@@ -50,8 +58,9 @@ pub(crate) enum Kind {
     Bytes(Bytes),
     /// A value that could not be made (JSON serialization failed); reported before sending.
     Invalid(ValidationError),
-    /// A one-shot stream.
-    Stream(StreamSlot),
+    /// A one-shot stream: its start already read (`head`, sent again by every attempt), and the
+    /// rest, until an attempt starts reading it.
+    Stream { head: Vec<Bytes>, rest: StreamSlot },
     /// A file, opened again for each attempt.
     File(PathBuf),
     /// A closure that makes the stream again for each attempt.
@@ -87,8 +96,9 @@ impl Body {
         }
     }
 
-    /// A one-shot stream of chunks, sent as they come. It is retried only if the failed attempt
-    /// never read from it.
+    /// A one-shot stream of chunks, sent as they come. Its first [`STREAM_REPLAY_BUFFER`] bytes
+    /// are read ahead so that a short stream is retried like bytes; a longer one is retried only
+    /// if the failed attempt never read past them.
     pub fn stream<S, B, E>(stream: S) -> Body
     where
         S: Stream<Item = Result<B, E>> + Send + 'static,
@@ -96,7 +106,10 @@ impl Body {
         E: Into<BoxError> + 'static,
     {
         Body {
-            kind: Kind::Stream(Arc::new(Mutex::new(Some(boxed_stream(stream))))),
+            kind: Kind::Stream {
+                head: Vec::new(),
+                rest: Arc::new(Mutex::new(Some(boxed_stream(stream)))),
+            },
         }
     }
 
@@ -136,7 +149,7 @@ impl Body {
     /// has started to read.
     pub fn is_replayable(&self) -> bool {
         match &self.kind {
-            Kind::Stream(slot) => slot.lock().map(|s| s.is_some()).unwrap_or(false),
+            Kind::Stream { rest, .. } => rest.lock().map(|s| s.is_some()).unwrap_or(false),
             _ => true,
         }
     }
@@ -155,7 +168,7 @@ impl fmt::Debug for Body {
         match &self.kind {
             Kind::Bytes(b) => f.debug_tuple("Body::Bytes").field(&b.len()).finish(),
             Kind::Invalid(e) => f.debug_tuple("Body::Invalid").field(e).finish(),
-            Kind::Stream(_) => f
+            Kind::Stream { .. } => f
                 .debug_struct("Body::Stream")
                 .field("replayable", &self.is_replayable())
                 .finish(),

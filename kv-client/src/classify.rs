@@ -15,7 +15,8 @@
 //! | `Transport`: the request could not be built | `Other` | no |
 //! | `Timeout` | `Unavailable` | yes |
 //! | `Body`: the caller's source failed while being read | `Unavailable` | yes |
-//! | `NotReplayable` | the kind of the failure it wraps | likewise |
+//! | `NotReplayable`, `Merged` | the kind of the failure it wraps | likewise |
+//! | `AccountBudget`: no slot in the account's rate budget before the deadline | `RateLimited` | yes |
 //! | `Decode`, `Encode` | `Other` | no |
 //! | `Inconsistent`: the key changed during every read round | `Unavailable` | yes |
 //! | `BulkIncomplete` with keys the service refused | `Other` | no |
@@ -73,6 +74,8 @@ pub(crate) fn kind(error: &Error) -> ErrorKind {
             ErrorKind::Unavailable
         }
         Error::NotReplayable { source, .. } => kind(source),
+        Error::Merged { source, .. } => kind(source),
+        Error::AccountBudget { .. } => ErrorKind::RateLimited,
         Error::Decode { .. } | Error::Encode { .. } => ErrorKind::Other,
         Error::Inconsistent { .. } => ErrorKind::Unavailable,
         Error::BulkIncomplete {

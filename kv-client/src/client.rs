@@ -43,6 +43,10 @@ pub(crate) struct Inner {
     pub(crate) endpoints: Endpoints,
     pub(crate) account_id: String,
     pub(crate) retry: RetryConfig,
+    /// The account's rate budget, when on.
+    pub(crate) account: Option<crate::account_rate::AccountPacer>,
+    /// Per-key write pacing, when on.
+    pub(crate) pacer: Option<crate::pacing::WritePacer>,
     /// The retry budget, when on.
     pub(crate) retry_budget: Option<TokenBucket>,
     pub(crate) attempt_timeout: Duration,
@@ -108,6 +112,16 @@ impl Client {
     /// is off.
     pub fn retry_budget_left(&self) -> Option<u32> {
         self.inner.retry_budget.as_ref().map(TokenBucket::left)
+    }
+
+    /// With [write pacing](ClientBuilder::write_pacing), the keys the pacer tracks now: those
+    /// with a write in flight, waiting, or written less than a second ago (the table empties
+    /// itself); `None` when pacing is off.
+    pub fn paced_keys(&self) -> Option<usize> {
+        self.inner
+            .pacer
+            .as_ref()
+            .map(crate::pacing::WritePacer::busy_keys)
     }
 
     /// The limits checked before sending.

@@ -64,6 +64,8 @@ pub struct ClientBuilder {
     attempt_timeout: Duration,
     retry: RetryConfig,
     retry_budget: Option<RetryBudget>,
+    write_pacing: bool,
+    account_rate: Option<(u32, Duration)>,
     user_agent: String,
     allow_http: bool,
     limits: Limits,
@@ -82,6 +84,8 @@ impl fmt::Debug for ClientBuilder {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("retry", &self.retry)
             .field("retry_budget", &self.retry_budget)
+            .field("write_pacing", &self.write_pacing)
+            .field("account_rate", &self.account_rate)
             .field("user_agent", &self.user_agent)
             .field("allow_http", &self.allow_http)
             .finish_non_exhaustive()
@@ -98,6 +102,8 @@ impl Default for ClientBuilder {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             retry: RetryConfig::default(),
             retry_budget: Some(RetryBudget::default()),
+            write_pacing: false,
+            account_rate: None,
             user_agent: concat!("kv-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             allow_http: false,
             limits: Limits::PRODUCTION,
@@ -176,6 +182,41 @@ impl ClientBuilder {
         self
     }
 
+    /// Per-key write pacing and coalescing (off by default). With it, for each key the client
+    /// sends at most one write (put or delete) at a time and at most one a second, the
+    /// service's per-key limit, so it is never refused for it; writes of a key that arrive while
+    /// it waits are merged: only the latest value is sent and every merged call gets that
+    /// write's result (`Ok`, or the error as [`Error::Merged`]). A superseded value is released
+    /// at once (a one-shot stream is dropped unread). Keys are independent.
+    ///
+    /// The recommended setting for anything that writes the same key more than once a second
+    /// (counters, "last seen" records, configuration written by several tasks): without it
+    /// those writes are refused with 429 and retried, each costing a request and at least a
+    /// second. It needs a tokio runtime (each busy key has a small task). It paces only this
+    /// client's writes: share one client among the tasks of a process.
+    pub fn write_pacing(mut self, on: bool) -> Self {
+        self.write_pacing = on;
+        self
+    }
+
+    /// Paces every request of the client to the account's rate budget: at most `requests` in
+    /// any `window` (Cloudflare's is `.account_rate_limit(1200, Duration::from_secs(300))` per
+    /// user, and passing it blocks every call for five minutes). A request waits for a slot
+    /// (slots go in the order asked); the wait counts against the call's
+    /// [`deadline`](RetryConfig::deadline), and a call that cannot get a slot before it fails at
+    /// once with [`Error::AccountBudget`]. The service's rate-limit headers
+    /// (`x-ratelimit-remaining`, `x-ratelimit-reset`, `retry-after`) slow it down further when
+    /// they say less is left (other clients of the account).
+    ///
+    /// Turn it on for batch jobs, imports and anything that may send more than a few requests a
+    /// second for minutes; a server handling user requests usually wants a failure instead of a
+    /// long wait, and a shorter deadline makes that so. It paces only this client: share one
+    /// client per account. A `requests` of 0 or a zero `window` is a [`Error::Config`].
+    pub fn account_rate_limit(mut self, requests: u32, window: Duration) -> Self {
+        self.account_rate = Some((requests, window));
+        self
+    }
+
     /// The `User-Agent` header.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -233,6 +274,13 @@ impl ClientBuilder {
             }
             _ => {}
         }
+        if let Some((requests, window)) = self.account_rate
+            && (requests == 0 || window.is_zero())
+        {
+            return Err(config(format!(
+                "account_rate_limit({requests}, {window:?}): both must be more than zero"
+            )));
+        }
         let auth_headers = auth.headers()?;
         let base = parse_base(&self.base_url, self.allow_http)?;
         let http = reqwest::Client::builder()
@@ -249,6 +297,10 @@ impl ClientBuilder {
             account_id,
             retry: self.retry,
             retry_budget: self.retry_budget.map(TokenBucket::new),
+            pacer: self.write_pacing.then(crate::pacing::WritePacer::default),
+            account: self
+                .account_rate
+                .map(|(n, w)| crate::account_rate::AccountPacer::new(n, w)),
             attempt_timeout: self.attempt_timeout,
             limits: self.limits,
             clock: self.clock,

@@ -375,6 +375,34 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// With [write pacing](crate::ClientBuilder::write_pacing), this call's write was merged with
+    /// other writes of the same key into one request, carrying this call's value or a later
+    /// one, and that request failed: `source` is its error, shared by every call it carried.
+    /// Nothing of this call is known to be stored.
+    #[error("{ctx}: the paced write that carried this call failed: {source}")]
+    Merged {
+        /// This call.
+        ctx: Box<Context>,
+        /// The error of the write that carried it.
+        #[source]
+        source: Arc<Error>,
+    },
+    /// With an [account rate budget](crate::ClientBuilder::account_rate_limit), the next free
+    /// slot for this request comes after the call's deadline: nothing was sent for it. The
+    /// client is sending more than the budget allows; the call may succeed later.
+    #[error("{ctx}: the account's rate budget ({limit} requests per {window:?}) has no slot for {wait:?}, past the deadline ({left:?} left){}", .ctx.attempts_note())]
+    AccountBudget {
+        /// What failed.
+        ctx: Box<Context>,
+        /// The wait for the next slot.
+        wait: Duration,
+        /// The time left before the call's deadline.
+        left: Duration,
+        /// Requests allowed per window.
+        limit: u32,
+        /// The window.
+        window: Duration,
+    },
     /// The response could not be decoded: not the JSON expected, truncated, wrong shape.
     #[error("{ctx}: cannot decode the response (HTTP {status}): {reason}{}", .ctx.attempts_note())]
     Decode {
@@ -454,6 +482,8 @@ impl Error {
             | Error::Timeout { ctx, .. }
             | Error::Body { ctx, .. }
             | Error::NotReplayable { ctx, .. }
+            | Error::Merged { ctx, .. }
+            | Error::AccountBudget { ctx, .. }
             | Error::Decode { ctx, .. }
             | Error::Encode { ctx, .. }
             | Error::Inconsistent { ctx, .. }
@@ -473,6 +503,8 @@ impl Error {
             | Error::Timeout { ctx, .. }
             | Error::Body { ctx, .. }
             | Error::NotReplayable { ctx, .. }
+            | Error::Merged { ctx, .. }
+            | Error::AccountBudget { ctx, .. }
             | Error::Decode { ctx, .. }
             | Error::Encode { ctx, .. }
             | Error::Inconsistent { ctx, .. }
@@ -543,6 +575,7 @@ impl Error {
             Error::RateLimited { .. } => Some(429),
             Error::Validation { .. } => None,
             Error::NotReplayable { source, .. } => source.status(),
+            Error::Merged { source, .. } => source.status(),
             _ => None,
         }
     }
@@ -555,6 +588,7 @@ impl Error {
             | Error::RateLimited { errors, .. }
             | Error::Api { errors, .. } => errors.iter().map(|e| e.code).collect(),
             Error::NotReplayable { source, .. } => source.codes(),
+            Error::Merged { source, .. } => source.codes(),
             _ => Vec::new(),
         }
     }
@@ -565,6 +599,8 @@ impl Error {
         match self {
             Error::RateLimited { retry_after, .. } | Error::Api { retry_after, .. } => *retry_after,
             Error::NotReplayable { source, .. } => source.retry_after(),
+            Error::Merged { source, .. } => source.retry_after(),
+            Error::AccountBudget { wait, .. } => Some(*wait),
             _ => None,
         }
     }

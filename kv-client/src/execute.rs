@@ -9,6 +9,7 @@ use std::future::Future;
 
 use kv_types::{ErrorKind, ValidationError};
 
+use crate::account_rate::NoSlot;
 use crate::classify;
 use crate::client::Inner;
 use crate::error::{Attempts, Context, Error, StopReason};
@@ -93,6 +94,34 @@ where
     let mut last_retry_cost = 0u32;
     loop {
         number += 1;
+        if let Some(account) = &inner.account {
+            let left = config.deadline.saturating_sub(elapsed());
+            match account.reserve(inner.clock.now(), left) {
+                Ok(wait) if wait.is_zero() => {}
+                Ok(wait) => {
+                    tracing::debug!(
+                        wait_ms = wait.as_millis() as u64,
+                        "waiting for a slot of the account's rate budget"
+                    );
+                    inner.sleeper.sleep(wait).await;
+                }
+                Err(NoSlot { wait }) => {
+                    let (limit, window) = account.budget();
+                    let error = Error::AccountBudget {
+                        ctx: ctx.boxed(),
+                        wait,
+                        left,
+                        limit,
+                        window,
+                    };
+                    let stop = StopReason::DeadlineReached {
+                        deadline: config.deadline,
+                    };
+                    // This attempt was never sent.
+                    return Err(finish(error, number - 1, stop));
+                }
+            }
+        }
         let left = config.deadline.saturating_sub(elapsed());
         let timeout = inner.attempt_timeout.min(left);
         let span = attempt_span(number, timeout);
@@ -197,6 +226,8 @@ mod tests {
             Error::Timeout { .. } => "Timeout",
             Error::Body { .. } => "Body",
             Error::NotReplayable { .. } => "NotReplayable",
+            Error::Merged { .. } => "Merged",
+            Error::AccountBudget { .. } => "AccountBudget",
             Error::Decode { .. } => "Decode",
             Error::Encode { .. } => "Encode",
             Error::Inconsistent { .. } => "Inconsistent",
@@ -206,7 +237,7 @@ mod tests {
         }
     }
 
-    const VARIANTS: usize = 15;
+    const VARIANTS: usize = 17;
 
     fn ctx() -> Box<Context> {
         Box::new(Context::new(Operation::Put).with_key("k"))
@@ -338,6 +369,25 @@ mod tests {
                     source: Box::new(api(400)),
                 },
                 Validation,
+            ),
+            (
+                "merged into a write that got a 503",
+                Error::Merged {
+                    ctx: ctx(),
+                    source: std::sync::Arc::new(api(503)),
+                },
+                Unavailable,
+            ),
+            (
+                "no slot in the account budget",
+                Error::AccountBudget {
+                    ctx: ctx(),
+                    wait: Duration::from_secs(9),
+                    left: Duration::from_secs(1),
+                    limit: 60,
+                    window: Duration::from_secs(10),
+                },
+                RateLimited,
             ),
             (
                 "decode",

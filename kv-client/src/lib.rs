@@ -7,8 +7,10 @@
 //!   nothing.
 //! - **Retries safely**: 408, 429, 5xx, connection failures and timeouts are retried with
 //!   exponential backoff and full jitter, honouring `retry-after-ms` and `Retry-After`, under a
-//!   deadline ([`RetryConfig`]), within a client-wide [`RetryBudget`]. A one-shot stream that
-//!   has started is never re-sent: the call fails with [`Error::NotReplayable`] instead.
+//!   deadline ([`RetryConfig`]), within a client-wide [`RetryBudget`]. A one-shot stream is
+//!   read ahead up to [`STREAM_REPLAY_BUFFER`] (1 MiB): a shorter one is retried like bytes; a
+//!   longer one whose attempt read past that is never re-sent: the call fails with
+//!   [`Error::NotReplayable`] instead.
 //! - **Streams**: values are sent as they come, in bounded memory, and cut off past 25 MiB.
 //! - **Testable**: time, sleep and jitter are injectable ([`time`]).
 //!
@@ -29,6 +31,7 @@
 //! # let _ = (text, meta); Ok(()) }
 //! ```
 
+mod account_rate;
 mod body;
 mod bulk;
 mod classify;
@@ -41,6 +44,7 @@ mod get;
 mod list;
 mod namespace;
 mod namespaces;
+mod pacing;
 mod put;
 mod reading;
 mod request;
@@ -53,7 +57,7 @@ mod trace;
 mod upload;
 mod with_metadata;
 
-pub use body::Body;
+pub use body::{Body, STREAM_REPLAY_BUFFER};
 pub use bulk::{
     BulkFailure, BulkFailureReason, BulkGet, BulkGetValue, BulkProgress, BulkPutItem, BulkReport,
     BulkWrite, DEFAULT_BULK_CONCURRENCY,

@@ -14,7 +14,8 @@ use crate::error::{Context, Error, Operation};
 use crate::execute::execute;
 use crate::get::GetRequest;
 use crate::list::ListRequest;
-use crate::put::PutBuilder;
+use crate::pacing;
+use crate::put::{PutBuilder, boxed};
 use crate::reading::{Ack, MetadataRead};
 use crate::request::Request;
 use crate::trace::{in_span, op_span};
@@ -125,8 +126,18 @@ impl KvNamespace {
         let ctx = self.ctx(Operation::Delete).with_key(key.as_ref());
         in_span(op_span(&ctx), async {
             let key = self.key(&ctx, ctx.key().unwrap_or_default())?;
-            let request = Request::new(Method::DELETE, self.value_url(&key));
-            execute(self.inner(), &ctx, &request, &Ack).await
+            let url = self.value_url(&key);
+            if self.inner().pacer.is_none() {
+                return execute(self.inner(), &ctx, &Request::new(Method::DELETE, url), &Ack).await;
+            }
+            let (owner, carrier) = (self.clone(), ctx.clone());
+            let send: pacing::Send = Box::new(move || {
+                boxed(move || async move {
+                    let request = Request::new(Method::DELETE, url);
+                    execute(owner.inner(), &carrier, &request, &Ack).await
+                })
+            });
+            pacing::paced(&self.client, &ctx, send).await
         })
         .await
     }

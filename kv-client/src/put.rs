@@ -7,10 +7,11 @@ use http::Method;
 use kv_types::{Expiration, Metadata, PutOptions, ValidationError};
 use serde::Serialize;
 
-use crate::body::Body;
+use crate::body::{Body, STREAM_REPLAY_BUFFER};
 use crate::error::{Context, Error, Operation};
 use crate::execute::execute;
 use crate::namespace::KvNamespace;
+use crate::pacing;
 use crate::reading::Ack;
 use crate::request::{Payload, Request};
 use crate::trace::{in_span, op_span};
@@ -152,13 +153,51 @@ impl PutBuilder {
                 source: Box::new(io),
             },
         })?;
-        let request = Request::new(Method::PUT, url).payload(Payload::Value {
-            body: &body,
-            metadata: options.metadata.as_ref(),
-            max: limits.max_value_bytes,
+        let max = limits.max_value_bytes;
+        let metadata = options.metadata;
+        if inner.pacer.is_none() {
+            return send_put(&ns, ctx, url, body, metadata.as_ref(), max).await;
+        }
+        let (owner, carrier) = (ns.clone(), ctx.clone());
+        let send: pacing::Send = Box::new(move || {
+            boxed(move || async move {
+                send_put(&owner, &carrier, url, body, metadata.as_ref(), max).await
+            })
         });
-        execute(inner, ctx, &request, &Ack).await
+        pacing::paced(ns.client(), ctx, send).await
     }
+}
+
+/// Sends one validated put. A one-shot stream's start is read ahead here, when the write goes
+/// (so a stream superseded under write pacing is never read).
+async fn send_put(
+    ns: &KvNamespace,
+    ctx: &Context,
+    url: reqwest::Url,
+    mut body: Body,
+    metadata: Option<&Metadata>,
+    max: usize,
+) -> Result<(), Error> {
+    upload::buffer_start(&mut body, STREAM_REPLAY_BUFFER)
+        .await
+        .map_err(|source| Error::Body {
+            ctx: ctx.boxed(),
+            source,
+        })?;
+    if let Some(len) = body.known_len() {
+        // A short stream became bytes: checked as bytes are.
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        ns.inner()
+            .limits
+            .check_value_len(len)
+            .map_err(|e| Error::validation(ctx, e))?;
+    }
+    let request = Request::new(Method::PUT, url).payload(Payload::Value {
+        body: &body,
+        metadata,
+        max,
+    });
+    execute(ns.inner(), ctx, &request, &Ack).await
 }
 
 impl IntoFuture for PutBuilder {

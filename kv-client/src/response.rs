@@ -24,6 +24,16 @@ pub(crate) async fn read<R: Reading>(
 ) -> Result<R::Output, Error> {
     let status = response.status();
     if status.is_success() {
+        if let Some(account) = &inner.account {
+            let headers = response.headers();
+            account.observe(
+                status.as_u16(),
+                headers,
+                false,
+                inner.clock.now(),
+                inner.clock.wall(),
+            );
+        }
         return reading.success(ctx, response).await;
     }
     if status == StatusCode::NOT_FOUND
@@ -38,8 +48,19 @@ pub(crate) async fn read<R: Reading>(
 async fn failure(inner: &Inner, ctx: &Context, response: Response) -> Error {
     let status = response.status().as_u16();
     let asked = asked_wait(response.headers(), inner.clock.wall());
+    let headers = inner.account.as_ref().map(|_| response.headers().clone());
     let body = response.bytes().await.unwrap_or_default();
     let (errors, text) = error_details(&body);
+    if let (Some(account), Some(headers)) = (&inner.account, headers) {
+        let refused = crate::account_rate::is_account_refusal(&errors);
+        account.observe(
+            status,
+            &headers,
+            refused,
+            inner.clock.now(),
+            inner.clock.wall(),
+        );
+    }
     tracing::debug!(status, "request failed");
     let ctx = ctx.boxed();
     match status {

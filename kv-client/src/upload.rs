@@ -2,6 +2,7 @@
 //! one-shot stream taken from its slot only when the attempt starts reading it (and put back if
 //! it read nothing), every stream counted and cut off past the value limit.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -68,8 +69,49 @@ pub(crate) async fn check(
             let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
             limits.check_value_len(len).map_err(Ok)
         }
-        Kind::Stream(_) | Kind::Replayable(_) => Ok(()),
+        Kind::Stream { .. } | Kind::Replayable(_) => Ok(()),
     }
+}
+
+/// Reads the start of a one-shot stream, up to `bound` bytes (and the chunk that crosses it), so
+/// that every attempt can send it again: a stream that ends within it becomes bytes; of a longer
+/// one the start is kept as the stream's head and the rest stays in its slot. Other bodies, and
+/// a stream already buffered, are left as they are. `Err` when the caller's stream failed.
+pub(crate) async fn buffer_start(body: &mut Body, bound: usize) -> Result<(), BoxError> {
+    let Kind::Stream { head, rest } = &mut body.kind else {
+        return Ok(());
+    };
+    if !head.is_empty() {
+        return Ok(());
+    }
+    let taken = rest.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let Some(mut stream) = taken else {
+        return Ok(());
+    };
+    let mut seen = 0usize;
+    while seen <= bound {
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                seen = seen.saturating_add(chunk.len());
+                head.push(chunk);
+            }
+            Some(Err(e)) => return Err(e),
+            None => {
+                let mut all = Vec::with_capacity(seen);
+                for chunk in head.drain(..) {
+                    all.extend_from_slice(&chunk);
+                }
+                body.kind = Kind::Bytes(Bytes::from(all));
+                return Ok(());
+            }
+        }
+    }
+    tracing::debug!(
+        buffered = seen,
+        "value stream longer than the replay buffer"
+    );
+    *rest.lock().unwrap_or_else(PoisonError::into_inner) = Some(stream);
+    Ok(())
 }
 
 /// The body of one attempt.
@@ -105,6 +147,7 @@ pub(crate) async fn for_attempt(
     watch: &Arc<Watch>,
 ) -> Result<Option<AttemptBody>, std::io::Error> {
     let limited = |stream: Option<ByteStream>, slot: Option<StreamSlot>| Limited {
+        head: VecDeque::new(),
         stream,
         slot,
         seen: 0,
@@ -116,11 +159,13 @@ pub(crate) async fn for_attempt(
     let (stream, len) = match &body.kind {
         Kind::Bytes(b) => return Ok(Some(AttemptBody::Bytes(b.clone()))),
         Kind::Invalid(_) => return Ok(None),
-        Kind::Stream(slot) => {
+        Kind::Stream { head, rest } => {
             if !body.is_replayable() {
                 return Ok(None);
             }
-            (limited(None, Some(Arc::clone(slot))), None)
+            let mut stream = limited(None, Some(Arc::clone(rest)));
+            stream.head = head.iter().cloned().collect();
+            (stream, None)
         }
         Kind::File(path) => {
             let file = tokio::fs::File::open(path).await?;
@@ -135,12 +180,15 @@ pub(crate) async fn for_attempt(
 }
 
 /// A stream that counts bytes, cuts off past `max`, records why it stopped in the watch, and
-/// returns an unread one-shot stream to its slot when dropped.
+/// returns an unread one-shot stream to its slot when dropped. A one-shot stream's buffered
+/// `head` is sent first, before the rest is taken from the slot.
 pub(crate) struct Limited {
+    head: VecDeque<Bytes>,
     stream: Option<ByteStream>,
     slot: Option<StreamSlot>,
     seen: usize,
     max: usize,
+    /// Whether a chunk of `stream` (not of the head) was handed on: the stream cannot go back.
     yielded: bool,
     finished: bool,
     watch: Arc<Watch>,
@@ -164,6 +212,14 @@ impl Stream for Limited {
         if this.finished {
             return Poll::Ready(None);
         }
+        if let Some(chunk) = this.head.pop_front() {
+            this.seen = this.seen.saturating_add(chunk.len());
+            if this.seen > this.max {
+                let seen = this.seen;
+                return this.fail(UploadFailure::TooLarge(seen));
+            }
+            return Poll::Ready(Some(Ok(chunk)));
+        }
         if this.stream.is_none() {
             this.stream = this
                 .slot
@@ -178,6 +234,11 @@ impl Stream for Limited {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => {
                 this.finished = true;
+                if !this.yielded {
+                    // A rest that was already empty: what goes back to the slot (for another
+                    // attempt, which sends the head again) must not be polled past its end.
+                    this.stream = Some(Box::pin(futures_util::stream::empty()));
+                }
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(e))) => this.fail(UploadFailure::Source(e)),

@@ -94,6 +94,17 @@ async fn cut_off_stream_stores_nothing() {
         s.kv.put("partial", Body::stream(source))
             .await
             .expect_err("cut off");
+    // Short: it failed while the client read its start ahead, before anything was sent.
+    assert!(matches!(err, Error::Body { .. }), "{err:?}");
+    assert_eq!(s.kv.get("partial").bytes().await.expect("get"), None);
+    // Long: it failed while being sent.
+    let chunk = Bytes::from(vec![1u8; 64 * 1024]);
+    let source = stream::iter((0..40).map(move |_| Ok(chunk.clone())))
+        .chain(stream::iter([Err(std::io::Error::other("source died"))]));
+    let err =
+        s.kv.put("partial", Body::stream(source))
+            .await
+            .expect_err("cut off");
     assert!(matches!(err, Error::NotReplayable { .. }), "{err:?}");
     assert_eq!(s.kv.get("partial").bytes().await.expect("get"), None);
 
@@ -190,4 +201,48 @@ async fn authentication() {
         .bytes()
         .await
         .expect("email and key");
+}
+
+/// The case: a one-shot stream refused once by the per-key write limit (another writer
+/// wrote the key the same second). One of 10 KiB ends within the replay buffer and is stored on
+/// the retry; one of 5 MiB had been sent past the buffer and fails as not replayable.
+#[tokio::test]
+async fn a_short_stream_refused_with_429_is_stored_on_the_retry() {
+    let s = start().await;
+    let stream_of = |chunks: usize, size: usize, byte: u8| {
+        let chunk = Bytes::from(vec![byte; size]);
+        Body::stream(stream::iter(
+            (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+        ))
+    };
+    s.kv.put("k", "another writer").await.expect("first write");
+    s.kv.put("k", stream_of(10, 1024, b's'))
+        .await
+        .expect("10 KiB stream retried after the 429");
+    assert_eq!(
+        s.kv.get("k").bytes().await.expect("get").as_deref(),
+        Some(&[b's'; 10 * 1024][..])
+    );
+    let puts = |s: &crate::kit::Service| {
+        s.mock
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .map(|r| r.status)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(puts(&s), [200, 429, 200]);
+
+    s.advance(Duration::from_secs(2));
+    s.kv.put("k", "another writer").await.expect("write");
+    let err =
+        s.kv.put("k", stream_of(80, 64 * 1024, b'b'))
+            .await
+            .expect_err("5 MiB stream refused once");
+    assert!(matches!(err, Error::NotReplayable { .. }), "{err:?}");
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(
+        s.kv.get("k").text().await.expect("get").as_deref(),
+        Some("another writer")
+    );
 }

@@ -4,29 +4,20 @@
 
 use kv_client::{Error, RetryBudget, StopReason};
 
-use crate::kit::{Service, SharedSleeper};
+use crate::kit::Service;
 
 /// A service on frozen clocks (waits are instant) whose client has `budget`.
 async fn service(budget: Option<RetryBudget>) -> Service {
-    let mut s = crate::kit::start().await;
-    s.mock.set_rate_limit(false);
-    let time = s.time.clone();
-    s.client = crate::kit::client_builder(&s.mock)
+    let s = crate::kit::start_configured(|b| {
         // The waits of every call move the one shared clock: a deadline that cannot end a call.
-        .retry(kv_client::RetryConfig {
+        b.retry(kv_client::RetryConfig {
             deadline: std::time::Duration::from_secs(1 << 30),
             ..kv_client::RetryConfig::default()
         })
         .retry_budget(budget)
-        .clock(time.clone())
-        .sleeper(SharedSleeper {
-            client: time,
-            mock: s.mock.clock().clone(),
-        })
-        .jitter(kv_client::time::FixedJitter(0.5))
-        .build()
-        .expect("client");
-    s.kv = s.client.namespace(s.mock.namespace_id());
+    })
+    .await;
+    s.mock.set_rate_limit(false);
     s
 }
 

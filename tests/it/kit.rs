@@ -96,3 +96,22 @@ pub(crate) async fn start_with(builder: kv_mock::MockBuilder, limits: Limits) ->
         kv,
     }
 }
+
+/// [`start`], with the client rebuilt on the same frozen clocks with what `configure` adds
+/// (pacing, budgets, a retry policy).
+pub(crate) async fn start_configured(
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Service {
+    let mut s = start().await;
+    let time = s.time.clone();
+    let builder = client_builder(&s.mock)
+        .clock(time.clone())
+        .sleeper(SharedSleeper {
+            client: time,
+            mock: s.mock.clock().clone(),
+        })
+        .jitter(FixedJitter(0.5));
+    s.client = configure(builder).build().expect("client");
+    s.kv = s.client.namespace(s.mock.namespace_id());
+    s
+}

@@ -5,11 +5,13 @@
 //!
 //! Run one part with a filter: `cargo test -p edge-kv --test it fault_matrix`.
 
+mod client_account_rate;
 mod client_bulk_progress;
 mod client_faults;
 mod client_list_bulk;
 mod client_locations;
 mod client_namespaces;
+mod client_pacing;
 mod client_retry_budget;
 mod client_values;
 mod cloudflare_crate;

@@ -1,5 +1,6 @@
-//! Streamed values: sent as they come, cut off past the limit, never re-sent once started;
-//! replayable sources and files are retried whole.
+//! Streamed values: sent as they come, cut off past the limit; a one-shot stream that ends
+//! within the replay buffer is retried like bytes, a longer one never re-sent once an attempt
+//! read past the buffer; replayable sources and files are retried whole.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +12,7 @@ use crate::scripted_server::{
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use kv_client::time::ManualTime;
-use kv_client::{Body, Error, StopReason};
+use kv_client::{Body, Error, STREAM_REPLAY_BUFFER, StopReason};
 use kv_types::{Limits, ValidationError};
 use serde_json::json;
 use wiremock::Mock;
@@ -23,6 +24,11 @@ fn chunks(
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     let chunk = Bytes::from(vec![b'x'; size]);
     stream::iter((0..count).map(move |_| Ok(chunk.clone())))
+}
+
+/// Chunks of 4 KiB adding up to more than the replay buffer: `extra` chunks past it.
+fn long_chunks(extra: usize) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    chunks(STREAM_REPLAY_BUFFER / 4096 + extra, 4096)
 }
 
 const OK_BODY: &str = r#"{"success":true,"errors":[],"messages":[],"result":{}}"#;
@@ -50,7 +56,7 @@ async fn stream_failing_midway_is_not_replayable_and_nothing_is_sent_whole() {
         .respond_with(ok(json!({})))
         .mount(&s.server)
         .await;
-    let source = chunks(3, 1000).chain(stream::iter([Err(std::io::Error::other(
+    let source = long_chunks(40).chain(stream::iter([Err(std::io::Error::other(
         "upstream hung up",
     ))]));
     let err =
@@ -77,17 +83,34 @@ async fn stream_failing_midway_is_not_replayable_and_nothing_is_sent_whole() {
 }
 
 #[tokio::test]
+async fn a_short_stream_failing_while_buffered_sends_nothing() {
+    let s = start().await;
+    let source = chunks(3, 1000).chain(stream::iter([Err(std::io::Error::other(
+        "upstream hung up",
+    ))]));
+    let err =
+        s.kv.put("k", Body::stream(source))
+            .await
+            .expect_err("the source failed");
+    match &err {
+        Error::Body { source, .. } => assert_eq!(source.to_string(), "upstream hung up"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(s.server.received_requests().await.expect("log").is_empty());
+}
+
+#[tokio::test]
 async fn connection_lost_during_a_stream_upload_is_not_replayable() {
     let (uri, server) = raw_server(vec![
-        Conn::CloseAfterBytes(300),
+        Conn::CloseAfterBytes(STREAM_REPLAY_BUFFER + 64 * 1024),
         Conn::Respond(raw_json(200, OK_BODY)),
     ])
     .await;
     let time = ManualTime::new();
     let client = builder(&uri, &time, test_retry()).build().expect("client");
     // A slow stream, so the server closes while it is being sent.
-    let slow = chunks(20, 4096).then(|c| async move {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    let slow = long_chunks(100).then(|c| async move {
+        tokio::time::sleep(Duration::from_micros(200)).await;
         c
     });
     let err = client
@@ -135,7 +158,7 @@ async fn replayable_source_is_retried_to_success() {
 }
 
 #[tokio::test]
-async fn one_shot_stream_answered_with_503_is_not_resent() {
+async fn a_long_one_shot_stream_answered_with_503_is_not_resent() {
     let err_body =
         r#"{"success":false,"errors":[{"code":19018,"message":"x"}],"messages":[],"result":null}"#;
     let (uri, server) = raw_server(vec![
@@ -147,7 +170,7 @@ async fn one_shot_stream_answered_with_503_is_not_resent() {
     let client = builder(&uri, &time, test_retry()).build().expect("client");
     let err = client
         .namespace(NS)
-        .put("k", Body::stream(chunks(4, 10)))
+        .put("k", Body::stream(long_chunks(16)))
         .await
         .expect_err("the stream was consumed by the first attempt");
     match &err {
@@ -157,6 +180,58 @@ async fn one_shot_stream_answered_with_503_is_not_resent() {
     assert_eq!(err.status(), Some(503));
     assert!(time.sleeps().is_empty(), "no retry was attempted");
     server.abort();
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_just_past_the_buffer_is_resent_from_its_head() {
+    let err_body =
+        r#"{"success":false,"errors":[{"code":19018,"message":"x"}],"messages":[],"result":null}"#;
+    let (uri, server) = raw_server(vec![
+        Conn::Respond(raw_json(503, err_body)),
+        Conn::Respond(raw_json(200, OK_BODY)),
+    ])
+    .await;
+    let time = ManualTime::new();
+    let client = builder(&uri, &time, test_retry()).build().expect("client");
+    // The chunk that crosses the buffer is the last: the whole value is in the buffered head,
+    // the rest is empty, so the first attempt never took anything that cannot be sent again.
+    client
+        .namespace(NS)
+        .put("k", Body::stream(long_chunks(1)))
+        .await
+        .expect("retried from the head");
+    let bodies = server.await.expect("server");
+    assert_eq!(bodies.len(), 2);
+    // Sent chunked (no length known): the same framing twice, holding the whole value.
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(bodies[1].len() >= STREAM_REPLAY_BUFFER + 4096);
+}
+
+#[tokio::test]
+async fn a_short_one_shot_stream_answered_with_503_is_resent_whole() {
+    let err_body =
+        r#"{"success":false,"errors":[{"code":19018,"message":"x"}],"messages":[],"result":null}"#;
+    let (uri, server) = raw_server(vec![
+        Conn::Respond(raw_json(503, err_body)),
+        Conn::Respond(raw_json(200, OK_BODY)),
+    ])
+    .await;
+    let time = ManualTime::new();
+    let client = builder(&uri, &time, test_retry()).build().expect("client");
+    // Exactly the buffer: it ends within it, so it is sent as bytes.
+    let exact = chunks(STREAM_REPLAY_BUFFER / 4096, 4096);
+    client
+        .namespace(NS)
+        .put("k", Body::stream(exact))
+        .await
+        .expect("retried like bytes");
+    assert_eq!(time.sleeps().len(), 1);
+    let bodies = server.await.expect("server");
+    assert_eq!(bodies.len(), 2);
+    assert!(
+        bodies.iter().all(|b| b.len() == STREAM_REPLAY_BUFFER),
+        "sent whole twice"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,9 @@
 //! The account-wide request rate (Cloudflare: 1200 requests per 5 minutes per user). Off unless
-//! configured, since a test suite easily sends more than that.
+//! configured, since a test suite easily sends more than that. When on, every answer carries the
+//! budget as the service's rate-limit headers: `x-ratelimit-limit` (requests per window),
+//! `x-ratelimit-remaining` (left in the window now) and `x-ratelimit-reset` (seconds until the
+//! oldest request of the window leaves it, freeing a slot; 0 when the window is empty); a
+//! refusal adds `Retry-After`.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
@@ -35,8 +39,9 @@ impl AccountLimiter {
         }
     }
 
-    /// Records a request, or says how many seconds to wait when the window is full.
-    pub(crate) fn admit(&self) -> Result<(), u64> {
+    /// Records a request, or says how many seconds to wait when the window is full; either way
+    /// with the budget as it stands after this request.
+    pub(crate) fn admit(&self) -> Result<Budget, (u64, Budget)> {
         let now = self.clock.stamp();
         let mut hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
         // Milliseconds until the request made at `at` leaves the window.
@@ -50,12 +55,21 @@ impl AccountLimiter {
             }
             hits.pop_front();
         }
-        if hits.len() >= usize::try_from(self.max_requests).unwrap_or(usize::MAX) {
-            let wait_ms = hits.front().copied().map_or(1000, remaining);
-            return Err(wait_ms.div_ceil(1000).max(1));
+        let max = usize::try_from(self.max_requests).unwrap_or(usize::MAX);
+        let full = hits.len() >= max;
+        if !full {
+            hits.push_back(now);
         }
-        hits.push_back(now);
-        Ok(())
+        let reset_ms = hits.front().copied().map_or(0, remaining);
+        let budget = Budget {
+            limit: self.max_requests,
+            remaining: u32::try_from(max.saturating_sub(hits.len())).unwrap_or(u32::MAX),
+            reset_secs: reset_ms.div_ceil(1000),
+        };
+        if full {
+            return Err((reset_ms.div_ceil(1000).max(1), budget));
+        }
+        Ok(budget)
     }
 
     fn message(&self) -> String {
@@ -67,21 +81,43 @@ impl AccountLimiter {
     }
 }
 
+/// The account's budget after a request, as the rate-limit headers say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budget {
+    limit: u32,
+    remaining: u32,
+    reset_secs: u64,
+}
+
+impl Budget {
+    fn set_headers(self, response: &mut Response) {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit", self.limit.into());
+        headers.insert("x-ratelimit-remaining", self.remaining.into());
+        headers.insert("x-ratelimit-reset", self.reset_secs.into());
+    }
+}
+
 /// Middleware: 429 code [`codes::ACCOUNT_RATE_LIMITED`] with `Retry-After` when the account is
-/// over its rate.
+/// over its rate; the rate-limit headers on every answer while the limit is on.
 pub(crate) async fn limit_account_rate(
     State(state): State<ApiState>,
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(limiter) = &state.account_limiter
-        && let Err(wait) = limiter.admit()
-    {
-        let mut err = ApiError::new(429, codes::ACCOUNT_RATE_LIMITED, limiter.message());
-        err.retry_after = Some(wait);
-        return err.into_response();
-    }
-    next.run(request).await
+    let Some(limiter) = &state.account_limiter else {
+        return next.run(request).await;
+    };
+    let (mut response, budget) = match limiter.admit() {
+        Ok(budget) => (next.run(request).await, budget),
+        Err((wait, budget)) => {
+            let mut err = ApiError::new(429, codes::ACCOUNT_RATE_LIMITED, limiter.message());
+            err.retry_after = Some(wait);
+            (err.into_response(), budget)
+        }
+    };
+    budget.set_headers(&mut response);
+    response
 }
 
 #[cfg(test)]
@@ -92,21 +128,26 @@ mod tests {
     fn window_fills_and_moves_with_the_clock() {
         let clock = Clock::frozen_at(1000);
         let l = AccountLimiter::new(2, Duration::from_secs(300), clock.clone());
-        assert_eq!(l.admit(), Ok(()));
+        let budget = |remaining, reset_secs| Budget {
+            limit: 2,
+            remaining,
+            reset_secs,
+        };
+        assert_eq!(l.admit(), Ok(budget(1, 300)));
         clock.advance(Duration::from_secs(100));
-        assert_eq!(l.admit(), Ok(()));
-        assert_eq!(l.admit(), Err(200));
+        assert_eq!(l.admit(), Ok(budget(0, 200)));
+        assert_eq!(l.admit(), Err((200, budget(0, 200))));
         clock.advance(Duration::from_secs(200));
-        assert_eq!(l.admit(), Ok(()));
-        assert_eq!(l.admit(), Err(100));
+        assert_eq!(l.admit(), Ok(budget(0, 100)));
+        assert_eq!(l.admit(), Err((100, budget(0, 100))));
     }
 
     #[test]
     fn real_time_empties_it_on_a_frozen_clock() {
         let l = AccountLimiter::new(1, Duration::from_millis(50), Clock::frozen_at(0));
-        assert_eq!(l.admit(), Ok(()));
-        assert_eq!(l.admit(), Err(1));
+        assert!(l.admit().is_ok());
+        assert_eq!(l.admit().map_err(|(wait, _)| wait), Err(1));
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(l.admit(), Ok(()));
+        assert!(l.admit().is_ok());
     }
 }
