@@ -726,9 +726,8 @@ async fn run_cell(row: Row, op: Op) -> CellReport {
             format!("ok {requests}req")
         }
         Err(e) => {
-            match expected {
-                Expect::Succeeds => problems.push(format!("failed: {e}")),
-                _ => {}
+            if expected == Expect::Succeeds {
+                problems.push(format!("failed: {e}"));
             }
             unwrap_error(row, op, e, &mut problems);
             check_state(&mock, op, false, &mut problems);
