@@ -81,13 +81,25 @@ async fn fill(c: &Client, css: &str, value: &str) {
     e.send_keys(value).await.expect("type");
 }
 
+/// Clicks the element. A panel that re-renders on its 2 s poll can replace or cover the element
+/// between the find and the click (once seen in a full `cargo test` run): find it again and
+/// retry until [`WAIT`].
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    let start = Instant::now();
+    loop {
+        let clicked = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.click().await,
+            Err(e) => Err(e),
+        };
+        match clicked {
+            Ok(()) => return,
+            Err(e) if start.elapsed() < WAIT => {
+                tracing::debug!(css, error = %e, "click not taken yet");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("could not click {css}: {e}"),
+        }
+    }
 }
 
 async fn screenshot(c: &Client, dir: &Path, name: &str) {
