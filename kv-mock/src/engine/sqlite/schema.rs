@@ -54,6 +54,10 @@ fn open_file(path: &Path) -> Result<Result<Connection, StorageError>, rusqlite::
     // the database, with an fsync) every 16 MiB of WAL rather than every 4 MiB.
     conn.pragma_update(None, "cache_size", -65_536)?;
     conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
+    // The writer reads pages back through a memory map (up to 256 MiB) instead of a `pread`
+    // per page, which took most of its CPU (BENCHMARKS.md, Persistence). SQLite still writes
+    // with write(2), so what a crash keeps is unchanged.
+    conn.pragma_update(None, "mmap_size", 268_435_456)?;
     conn.execute_batch(CREATE)?;
     let version: Option<String> = conn
         .query_row(
