@@ -217,13 +217,23 @@ impl Engine {
 
     /// An engine with no namespace yet, keeping its entries in `storage`.
     pub(crate) fn with_storage(config: EngineConfig, storage: Box<dyn Storage>) -> Engine {
+        Engine::build(config, storage, None)
+    }
+
+    /// An engine with no namespace yet, keeping its entries in `storage`, with the locations of
+    /// `locations` (`None`: one strongly consistent location).
+    fn build(
+        config: EngineConfig,
+        storage: Box<dyn Storage>,
+        locations: Option<Arc<locations::Replication>>,
+    ) -> Engine {
         Engine {
             shared: Arc::new(EngineShared {
                 limits: config.limits,
                 clock: config.clock,
                 rate_limit: AtomicBool::new(config.rate_limit),
                 storage,
-                locations: None,
+                locations,
                 namespaces: RwLock::new(BTreeMap::new()),
                 snapshots: snapshot::Snapshots::default(),
             }),

@@ -226,14 +226,12 @@ impl Engine {
         locations: Locations,
     ) -> Result<Engine, EngineError> {
         locations.check()?;
-        let engine = Engine::new(config);
-        let replication = Replication::new(engine.shared.clock.clone(), locations);
-        // Nothing holds the engine yet: the Arc is unique.
-        let mut engine = engine;
-        if let Some(shared) = Arc::get_mut(&mut engine.shared) {
-            shared.locations = Some(Arc::new(replication));
-        }
-        Ok(engine)
+        let replication = Replication::new(config.clock.clone(), locations);
+        Ok(Engine::build(
+            config,
+            Box::new(super::memory::MemoryStorage),
+            Some(Arc::new(replication)),
+        ))
     }
 
     /// The replication, when the engine has locations.
