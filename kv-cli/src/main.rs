@@ -22,10 +22,10 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::failure::CliError;
 
-/// mimalloc gives freed memory back to the system, so `edge-kv mock` (a long-running kv-mock)
-/// shrinks again after many keys expire, as the `kv-mock` binary does.
+/// The standalone kv-mock's allocator, so `edge-kv mock` (a long-running kv-mock) shrinks again
+/// after many keys expire, as the `kv-mock` binary does.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: kv_mock::standalone::Allocator = kv_mock::standalone::Allocator;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -12,10 +12,10 @@
 use clap::Parser;
 use kv_mock::standalone::{self, ServeArgs};
 
-/// mimalloc gives freed memory back to the system (glibc's malloc keeps most of it), so the
-/// resident memory of a long-running mock falls again after many keys expire.
+/// jemalloc, whose background threads give freed memory back to the system (glibc's malloc keeps
+/// most of it), so the resident memory of a long-running mock falls again after many keys expire.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: standalone::Allocator = standalone::Allocator;
 
 /// A faithful fake of the Workers KV REST API (v4).
 #[derive(Debug, Parser)]

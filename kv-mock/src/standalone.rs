@@ -16,6 +16,19 @@ use kv_types::Limits;
 
 use crate::{Clock, KvMock, MockBuilder, PropagationDelay};
 
+/// The global allocator of the standalone binaries (`kv-mock`, `edge-kv`): jemalloc. With the
+/// background threads that [`run`] turns on, it gives memory freed by the server back to the
+/// system within about ten seconds (its `dirty_decay_ms`), even while no request comes in; the
+/// system's allocator and mimalloc keep much of it (BENCHMARKS.md, Persistence, P5). A binary of
+/// your own that serves through [`run`] gets the same by declaring it:
+///
+/// ```no_run
+/// #[global_allocator]
+/// static ALLOCATOR: kv_mock::standalone::Allocator = kv_mock::standalone::Allocator;
+/// # fn main() {}
+/// ```
+pub use tikv_jemallocator::Jemalloc as Allocator;
+
 /// The flags of the standalone server (`kv-mock`, and `edge-kv mock`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -246,6 +259,7 @@ pub fn ready_lines(mock: &KvMock) -> String {
 /// Starts the mock these flags describe, prints [`ready_lines`], and serves until Ctrl-C or
 /// SIGTERM. A mock that cannot start is reported on stderr and gives a failure exit code.
 pub async fn run(args: ServeArgs) -> ExitCode {
+    purge_in_background();
     let mock = match args.builder().start().await {
         Ok(mock) => mock,
         Err(e) => {
@@ -267,6 +281,15 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     tracing::info!("kv-mock stopping");
     drop(mock);
     ExitCode::SUCCESS
+}
+
+/// Turns on jemalloc's background threads, which purge freed pages on their own schedule rather
+/// than when a thread of the server next allocates (an idle server would keep them). Without
+/// [`Allocator`] as the global allocator this starts an unused jemalloc's threads, no more.
+fn purge_in_background() {
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::debug!(error = %e, "kv-mock could not start the allocator's background threads");
+    }
 }
 
 /// Waits for Ctrl-C, or SIGTERM on Unix.
