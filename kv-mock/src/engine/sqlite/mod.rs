@@ -12,7 +12,7 @@
 mod schema;
 mod writer;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -122,36 +122,49 @@ fn load(conn: &Connection, now: u64) -> Result<Loaded, StorageError> {
         let (ns, id, title): (i64, String, String) = row.map_err(sql)?;
         namespaces.push((id, title, NsState::new(ns)));
     }
+    // One pass over the table in its stored order (a rowid table: reading it namespace by
+    // namespace would look every row up through the (ns, key) index).
+    let views: HashMap<i64, &Arc<NsState>> = namespaces
+        .iter()
+        .map(|(_, _, state)| (state.row, state))
+        .collect();
+    let mut batches: HashMap<i64, Vec<Write>> = HashMap::new();
     let mut entries = conn
-        .prepare("SELECT key, value, metadata, expiration FROM entries WHERE ns = ?1")
+        .prepare("SELECT ns, key, value, metadata, expiration FROM entries")
         .map_err(sql)?;
-    for (_, _, state) in &namespaces {
-        let mut rows = entries.query([state.row]).map_err(sql)?;
-        let mut batch = Vec::with_capacity(LOAD_BATCH);
-        while let Some(row) = rows.next().map_err(sql)? {
-            let key: String = row.get(0).map_err(sql)?;
-            let value: Vec<u8> = row.get(1).map_err(sql)?;
-            let metadata = match row.get::<_, Option<String>>(2).map_err(sql)? {
-                None => None,
-                Some(text) => Some(Metadata::from_json_any_size(text).map_err(|e| {
-                    StorageError::io(format!("the metadata of key {key:?} is not JSON: {e}"))
-                })?),
-            };
-            let expiration = row
-                .get::<_, Option<i64>>(3)
-                .map_err(sql)?
-                .map(|t| u64::try_from(t).unwrap_or(0));
-            let entry = Entry {
-                value: Bytes::from(value),
-                metadata,
-                expiration,
-            };
-            batch.push(Write::Put { key, entry });
-            if batch.len() == LOAD_BATCH {
-                state.view.write(std::mem::take(&mut batch), now)?;
-            }
+    let mut rows = entries.query([]).map_err(sql)?;
+    while let Some(row) = rows.next().map_err(sql)? {
+        let ns: i64 = row.get(0).map_err(sql)?;
+        let Some(state) = views.get(&ns) else {
+            continue;
+        };
+        let key: String = row.get(1).map_err(sql)?;
+        let value: Vec<u8> = row.get(2).map_err(sql)?;
+        let metadata = match row.get::<_, Option<String>>(3).map_err(sql)? {
+            None => None,
+            Some(text) => Some(Metadata::from_json_any_size(text).map_err(|e| {
+                StorageError::io(format!("the metadata of key {key:?} is not JSON: {e}"))
+            })?),
+        };
+        let expiration = row
+            .get::<_, Option<i64>>(4)
+            .map_err(sql)?
+            .map(|t| u64::try_from(t).unwrap_or(0));
+        let entry = Entry {
+            value: Bytes::from(value),
+            metadata,
+            expiration,
+        };
+        let batch = batches.entry(ns).or_default();
+        batch.push(Write::Put { key, entry });
+        if batch.len() == LOAD_BATCH {
+            state.view.write(std::mem::take(batch), now)?;
         }
-        state.view.write(batch, now)?;
+    }
+    for (ns, batch) in batches {
+        if let Some(state) = views.get(&ns) {
+            state.view.write(batch, now)?;
+        }
     }
     Ok((settings, namespaces))
 }

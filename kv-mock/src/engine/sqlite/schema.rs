@@ -2,15 +2,21 @@
 //! directory given to `--persist`, in WAL mode (so `kv-mock.sqlite3-wal` and `-shm` beside it).
 //!
 //! ```sql
-//! -- name/value pairs of the server: 'account_id', 'port' (the last one listened on), 'schema' (= 1)
+//! -- name/value pairs of the server: 'account_id', 'port' (the last one listened on), 'schema' (= 2)
 //! CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 //! -- one row per namespace
 //! CREATE TABLE namespaces (ns INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL);
-//! -- one row per key: value bytes, metadata JSON text or NULL, expiration epoch seconds or NULL
-//! CREATE TABLE entries (ns INTEGER NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-//!     metadata TEXT, expiration INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID;
+//! -- one row per key: metadata JSON text or NULL, expiration epoch seconds or NULL, value bytes
+//! CREATE TABLE entries (row INTEGER PRIMARY KEY, ns INTEGER NOT NULL, key TEXT NOT NULL,
+//!     metadata TEXT, expiration INTEGER, value BLOB NOT NULL, UNIQUE (ns, key));
 //! CREATE INDEX entries_by_expiration ON entries (expiration) WHERE expiration IS NOT NULL;
 //! ```
+//!
+//! `entries` is a rowid table, so a row of a few KiB stays whole in its b-tree leaf and an
+//! overwrite of the same size changes that one page. Layout 1 made it a `WITHOUT ROWID` table,
+//! an index b-tree, where SQLite keeps at most about 1000 bytes of a row in the leaf: every
+//! 1 KiB value took an overflow page too, and every overwrite freed one page and allocated
+//! another (BENCHMARKS.md, Persistence, P1). A layout-1 file is converted when it is opened.
 
 use std::path::Path;
 
@@ -22,17 +28,33 @@ use super::super::storage::StorageError;
 pub(crate) const FILE_NAME: &str = "kv-mock.sqlite3";
 
 /// The layout version written to `settings.schema`.
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 
+/// The tables of a new file (in the transaction that also stores its layout version).
 const CREATE: &str = "
-CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+BEGIN;
 CREATE TABLE IF NOT EXISTS namespaces (
     ns INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
-    ns INTEGER NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, metadata TEXT,
-    expiration INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID;
+    row INTEGER PRIMARY KEY, ns INTEGER NOT NULL, key TEXT NOT NULL, metadata TEXT,
+    expiration INTEGER, value BLOB NOT NULL, UNIQUE (ns, key));
 CREATE INDEX IF NOT EXISTS entries_by_expiration ON entries (expiration)
     WHERE expiration IS NOT NULL;
+";
+
+/// Layout 1 to 2: `entries` from a `WITHOUT ROWID` table to a rowid table, in one transaction.
+const FROM_LAYOUT_1: &str = "
+BEGIN;
+CREATE TABLE entries_2 (
+    row INTEGER PRIMARY KEY, ns INTEGER NOT NULL, key TEXT NOT NULL, metadata TEXT,
+    expiration INTEGER, value BLOB NOT NULL, UNIQUE (ns, key));
+INSERT INTO entries_2 (ns, key, metadata, expiration, value)
+    SELECT ns, key, metadata, expiration, value FROM entries ORDER BY ns, key;
+DROP TABLE entries;
+ALTER TABLE entries_2 RENAME TO entries;
+CREATE INDEX entries_by_expiration ON entries (expiration) WHERE expiration IS NOT NULL;
+UPDATE settings SET value = '2' WHERE name = 'schema';
+COMMIT;
 ";
 
 /// Opens (creating if needed) the database in `dir`: WAL journal, `synchronous=NORMAL` (a commit
@@ -58,7 +80,9 @@ fn open_file(path: &Path) -> Result<Result<Connection, StorageError>, rusqlite::
     // per page, which took most of its CPU (BENCHMARKS.md, Persistence). SQLite still writes
     // with write(2), so what a crash keeps is unchanged.
     conn.pragma_update(None, "mmap_size", 268_435_456)?;
-    conn.execute_batch(CREATE)?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )?;
     let version: Option<String> = conn
         .query_row(
             "SELECT value FROM settings WHERE name = 'schema'",
@@ -67,13 +91,12 @@ fn open_file(path: &Path) -> Result<Result<Connection, StorageError>, rusqlite::
         )
         .optional()?;
     match version.as_deref() {
-        None => {
-            conn.execute(
-                "INSERT INTO settings (name, value) VALUES ('schema', ?1)",
-                [SCHEMA_VERSION],
-            )?;
-        }
+        None => conn.execute_batch(&format!(
+            "{CREATE} INSERT INTO settings (name, value) VALUES ('schema', '{SCHEMA_VERSION}');
+             COMMIT;"
+        ))?,
         Some(SCHEMA_VERSION) => {}
+        Some("1") => conn.execute_batch(FROM_LAYOUT_1)?,
         Some(other) => {
             return Ok(Err(StorageError::io(format!(
                 "{}: layout version {other}, this kv-mock reads version {SCHEMA_VERSION}",

@@ -143,3 +143,66 @@ fn a_newer_layout_is_refused_by_name() {
     };
     assert!(err.to_string().contains("layout version 9"), "{err}");
 }
+
+#[test]
+fn a_layout_1_file_is_converted_with_everything_in_it() {
+    let dir = temp();
+    // A file as kv-mock wrote it before layout 2: `entries` a WITHOUT ROWID table.
+    let conn = Connection::open(dir.path().join(FILE_NAME)).expect("create the file");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE namespaces (
+             ns INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL);
+         CREATE TABLE entries (ns INTEGER NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+             metadata TEXT, expiration INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID;
+         CREATE INDEX entries_by_expiration ON entries (expiration)
+             WHERE expiration IS NOT NULL;
+         INSERT INTO settings VALUES ('schema', '1'), ('account_id', 'acct');
+         INSERT INTO namespaces VALUES (1, 'dddddddddddddddddddddddddddddddd', 'old');
+         INSERT INTO entries VALUES (1, 'bin', x'00ff01', '{\"a\":1}', NULL),
+             (1, 'later', x'79', NULL, 10000), (1, 'soon', x'78', NULL, 150);",
+    )
+    .expect("a layout-1 file");
+    drop(conn);
+
+    let (storage, stored) = SqliteStorage::open(dir.path(), 200).expect("open layout 1");
+    assert_eq!(storage.account_id(None).expect("account"), "acct");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].0.as_str(), stored[0].1.as_str()),
+        ("d".repeat(32).as_str(), "old")
+    );
+    let ns = &stored[0].2;
+    let bin = ns.get("bin", 200).expect("get").expect("kept");
+    assert_eq!(*bin, entry(&[0, 255, 1], Some(r#"{"a":1}"#), None));
+    assert_eq!(
+        ns.get("later", 200).expect("get").map(|e| e.expiration),
+        Some(Some(10_000))
+    );
+    assert!(
+        ns.get("soon", 200).expect("get").is_none(),
+        "expired while closed"
+    );
+    ns.put("new", entry(b"n", None, None), 200)
+        .expect("a write after the conversion");
+    drop((storage, stored));
+
+    let conn = Connection::open(dir.path().join(FILE_NAME)).expect("open the file");
+    let version: String = conn
+        .query_row(
+            "SELECT value FROM settings WHERE name = 'schema'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("schema");
+    assert_eq!(version, "2");
+    let keys: Vec<String> = conn
+        .prepare("SELECT key FROM entries ORDER BY row")
+        .expect("a rowid table")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(keys, ["bin", "later", "new"]);
+}
