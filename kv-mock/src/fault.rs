@@ -21,6 +21,7 @@ use kv_types::codes;
 use serde::Serialize;
 use tower::{Layer, Service};
 
+use crate::http::body::DRAIN_EXTRA_BYTES;
 use crate::http::errors::ApiError;
 use crate::http::path::ApiPath;
 
@@ -165,7 +166,9 @@ impl Fault {
         })
     }
 
-    /// Wait `delay`, then answer normally.
+    /// Wait `delay`, then answer normally. The request's body is read first (held in memory), so
+    /// a client that gives up during the delay and closes its connection is seen: its request is
+    /// dropped, not applied late.
     pub fn delay(delay: Duration) -> Fault {
         Fault::new(FaultAction::Delay {
             delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
@@ -319,6 +322,34 @@ fn injected_status(status: u16, headers: &[(String, String)]) -> Response {
     response
 }
 
+/// The most of a delayed request's body read before its delay: more than any body the routes
+/// accept (a bulk write's 100 MB and the allowance the routes drain past a limit). A longer
+/// body goes on as a stream after what was read, for the routes to refuse.
+const READ_AHEAD_LIMIT: usize = kv_types::limits::MAX_BULK_BYTES + DRAIN_EXTRA_BYTES;
+
+/// Reads `body` into memory, up to about `limit` bytes; the same bytes (and a read error, where
+/// it came) as a body again, followed by the unread rest if there is one.
+async fn read_ahead(mut body: Body, limit: usize) -> Body {
+    let mut read: Vec<Result<Bytes, axum::Error>> = Vec::new();
+    let mut held = 0;
+    while held <= limit {
+        match body.frame().await {
+            None => return Body::from_stream(futures_util::stream::iter(read)),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    held += data.len();
+                    read.push(Ok(data));
+                }
+            }
+            Some(Err(e)) => {
+                read.push(Err(e));
+                return Body::from_stream(futures_util::stream::iter(read));
+            }
+        }
+    }
+    Body::from_stream(futures_util::stream::iter(read).chain(body.into_data_stream()))
+}
+
 /// What a fault does to a request, given the routes it would otherwise go to.
 async fn apply<S>(action: FaultAction, mut inner: S, request: Request) -> Response
 where
@@ -332,8 +363,13 @@ where
         FaultAction::Reset => reset(),
         FaultAction::Status { status, headers } => injected_status(status, &headers),
         FaultAction::Delay { delay_ms } => {
+            // The body is read before the delay, as by a slow server that has received the
+            // request: the connection is then read again, so a client that gives up during the
+            // delay (and closes it) is seen and the request dropped, whatever the body's framing.
+            let (parts, body) = request.into_parts();
+            let body = read_ahead(body, READ_AHEAD_LIMIT).await;
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            call(request).await
+            call(Request::from_parts(parts, body)).await
         }
         FaultAction::TruncateBody => truncate(call(request).await).await,
     }

@@ -818,13 +818,12 @@ async fn truncated_not_found_body_is_retried() {
 }
 
 /// A write attempt that timed out must not land after the retry that was acknowledged and a
-/// newer write. kv-mock drops a delayed request when its client closes the connection for most
-/// bodies, but applies it anyway for a chunked multipart body (a put with metadata and a
-/// streamed value), so the stale first attempt overwrites the newer acknowledged write. (The
-/// client does close the connection at the timeout.)
+/// newer write. kv-mock drops a delayed request when its client closes the connection; it used
+/// to apply one anyway when its body was chunked multipart (a put with metadata and a streamed
+/// value), since it read the body only after the delay and so never saw the connection close:
+/// the stale first attempt then overwrote the newer acknowledged write. (The client does close
+/// the connection at the timeout.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: kv-mock applies a Fault::delay'ed put (multipart, streamed value part) after \
-            its client closed the connection, overwriting a newer acknowledged write"]
 async fn timed_out_streamed_multipart_put_does_not_land_late() {
     let mock = KvMock::builder()
         .rate_limit(false)
