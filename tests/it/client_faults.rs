@@ -39,6 +39,30 @@ async fn injected_429_with_retry_after() {
     assert_eq!(s.time.sleeps(), vec![Duration::from_secs(4)]);
 }
 
+/// An injected status answers a request whose body is still coming (a 5 MiB one-shot stream,
+/// past kv-client's replay buffer): the client must get that answer (the 429, and so an error
+/// that says why it cannot retry), not a broken pipe, as it does from the routes' own refusals.
+#[tokio::test]
+async fn an_injected_429_reaches_a_client_still_sending_its_body() {
+    let s = start().await;
+    s.mock.inject(
+        Fault::status(429)
+            .header("Retry-After", "4")
+            .matching(FaultMatch::key("k")),
+    );
+    let chunk = Bytes::from(vec![b'b'; 64 * 1024]);
+    let body = Body::stream(stream::iter(
+        (0..80).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    ));
+    let err =
+        s.kv.put("k", body)
+            .await
+            .expect_err("refused once, not replayable");
+    assert!(matches!(err, Error::NotReplayable { .. }), "{err:?}");
+    assert_eq!(err.status(), Some(429), "{err:?}");
+    assert_eq!(s.kv.get("k").bytes().await.expect("get"), None);
+}
+
 #[tokio::test]
 async fn reset_and_truncated_responses_are_retried() {
     let s = start().await;
